@@ -1,0 +1,22 @@
+import os
+import socket
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The real app, launched on a free port of 127.0.0.1, with its runs and Gradio's cache in a temp folder."""
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    from workbench.ui.app import serve
+
+    port = free_port()
+    demo = serve(port=port, runs_root=tmp_path_factory.mktemp("runs"), block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

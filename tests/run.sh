@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a machine with Python 3.11 and pip, then runs them.
+# Used word for word by the README and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3.11 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+export GRADIO_ANALYTICS_ENABLED=False
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,59 @@
+"""The launched app, driven through gradio_client as another program would."""
+
+import time
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    client = Client(app_url, verbose=False)
+    yield client
+    client.close()
+
+
+def wait_for(client, predicate, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = client.predict(api_name="/status")
+        if predicate(status[0]):
+            return status
+        time.sleep(1)
+    raise AssertionError(f"status never matched; last: {status[0]}")
+
+
+def test_data_and_preview(client):
+    info, gallery = client.predict("shapes", api_name="/data")
+    assert "5,000 training" in info and len(gallery) == 20
+    rows = client.predict("shapes", "simclr", 3, api_name="/preview")
+    assert len(rows) == 6 and rows[0]["caption"] == "original | view 1 | view 2"
+    rows = client.predict("shapes", "rotation", 3, api_name="/preview")
+    assert rows[0]["caption"] == "label 0: 0° | label 1: 90° | label 2: 180° | label 3: 270°"
+
+
+def test_start_poll_second_start_stop_and_map(client):
+    message, _ = client.predict(api_name="/start")
+    assert message == "Training started."
+    message, _ = client.predict(api_name="/start")
+    assert "already going" in message
+    wait_for(client, lambda text: "epoch 2" in text)  # one epoch done: a checkpoint exists
+    assert "stop requested" in client.predict(api_name="/stop")
+    status = wait_for(client, lambda text: "STOPPED" in text, timeout=60)
+    assert status[2]["type"] == "plotly"  # the loss plot
+
+    table, umap = client.predict(api_name="/analyse")
+    assert "trained encoder" in table and "raw pixels" in table
+    assert umap["type"] == "plotly" and '"name":"circle"' in umap["plot"].replace(" ", "")
+
+
+def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):
+    message, _ = client.predict("no/such/folder", api_name="/start")
+    assert "no data set called" in message
+    message, _ = client.predict(str(tmp_path), api_name="/start")
+    assert "no sub-folders" in message
+    with pytest.raises(AppError, match="less than minimum"):
+        client.predict("shapes", "rotation", "auto", 20, 64, -5, api_name="/start")
+    info, _ = client.predict("shapes", api_name="/data")
+    assert "shapes" in info

@@ -1,0 +1,43 @@
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.evaluation import feature_spread, knn_accuracy, umap_2d
+
+
+def clusters(n_per_class=30, classes=3, dim=8, spread=0.05, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centres = F.normalize(torch.randn(classes, dim, generator=g), dim=1)
+    labels = torch.arange(classes).repeat_interleave(n_per_class)
+    features = F.normalize(centres[labels] + spread * torch.randn(len(labels), dim, generator=g), dim=1)
+    return features, labels
+
+
+def test_knn_finds_separated_clusters_and_not_noise():
+    train_x, train_y = clusters(seed=0)
+    test_x, test_y = clusters(seed=0, n_per_class=10)
+    assert knn_accuracy(train_x, train_y, test_x, test_y) == 1.0
+    shuffled = train_y[torch.randperm(len(train_y), generator=torch.Generator().manual_seed(1))]
+    assert knn_accuracy(train_x, shuffled, test_x, test_y) < 0.7
+
+
+def test_knn_clamps_k_to_a_tiny_bank_and_chunks_queries():
+    train_x, train_y = clusters(n_per_class=2)
+    test_x, test_y = clusters(n_per_class=50, seed=0)
+    assert knn_accuracy(train_x, train_y, test_x, test_y, k=200, chunk=7) == 1.0
+
+
+def test_feature_spread_tells_collapse_from_health():
+    healthy = F.normalize(torch.randn(500, 64), dim=1)
+    collapsed = F.normalize(torch.ones(500, 64) + 1e-3 * torch.randn(500, 64), dim=1)
+    assert 0.8 < feature_spread(healthy) < 1.2
+    assert feature_spread(collapsed) < 0.05
+
+
+def test_umap_keeps_clusters_apart():
+    features, labels = clusters(n_per_class=40, classes=2, spread=0.02)
+    coords = umap_2d(features.numpy(), n_neighbors=10)
+    assert coords.shape == (80, 2)
+    a, b = coords[labels.numpy() == 0], coords[labels.numpy() == 1]
+    gap = np.linalg.norm(a.mean(0) - b.mean(0))
+    assert gap > 3 * max(a.std(0).max(), b.std(0).max())

@@ -1,0 +1,83 @@
+"""Augmentations on whole batches, with random parameters drawn per sample, on the batch's device.
+
+Written by hand rather than taken from torchvision.transforms.v2 for speed: v2 draws one set of parameters
+per call, so per-sample randomness would need a Python loop over images (~10x slower on a CPU, and it keeps the
+GIL that the web page needs). Here every image gets its own crop, flip, jitter and grey-scale in a handful of
+tensor operations.
+
+Images are float tensors (B, 3, H, W) in [0, 1]. Every function takes a `torch.Generator` on the same device,
+so a preview drawn with a seed is exactly what training would draw with that seed.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _uniform(low, high, n, gen, device):
+    return low + (high - low) * torch.rand(n, generator=gen, device=device)
+
+
+def _chance(p, n, gen, device):
+    return torch.rand(n, generator=gen, device=device) < p
+
+
+def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0.5):
+    """Crop a random area fraction in `scale` with aspect ratio in `ratio`, resize back, maybe flip."""
+    b, device = x.shape[0], x.device
+    area = _uniform(scale[0], scale[1], b, gen, device)
+    log_ratio = _uniform(math.log(ratio[0]), math.log(ratio[1]), b, gen, device)
+    width = (area * log_ratio.exp()).sqrt().clamp(max=1.0)  # as fractions of the image side
+    height = (area / log_ratio.exp()).sqrt().clamp(max=1.0)
+    centre_x = _uniform(-1, 1, b, gen, device) * (1 - width)  # keep the crop inside the image
+    centre_y = _uniform(-1, 1, b, gen, device) * (1 - height)
+    flip = torch.where(_chance(flip_p, b, gen, device), -1.0, 1.0)
+    theta = torch.zeros(b, 2, 3, device=device)  # maps output coordinates to input coordinates
+    theta[:, 0, 0] = width * flip
+    theta[:, 0, 2] = centre_x
+    theta[:, 1, 1] = height
+    theta[:, 1, 2] = centre_y
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def _grey(x):
+    """Luma (ITU-R 601), kept as (B, 1, H, W)."""
+    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+
+
+def color_jitter(x, gen, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8):
+    """With probability p per image: random brightness, contrast, saturation and hue, in that order.
+
+    Hue is turned as a rotation of the colour cube about its grey diagonal: a linear stand-in for an HSV hue
+    shift that needs one 3x3 matrix per image instead of a colour-space round trip.
+    """
+    b, device = x.shape[0], x.device
+    apply = _chance(p, b, gen, device)[:, None, None, None]
+
+    def factor(strength):
+        return _uniform(max(0.0, 1 - strength), 1 + strength, b, gen, device)[:, None, None, None]
+
+    out = x * factor(brightness)
+    mean = _grey(out).mean(dim=(2, 3), keepdim=True)
+    out = (out - mean) * factor(contrast) + mean
+    grey = _grey(out)
+    out = (out - grey) * factor(saturation) + grey
+    angle = _uniform(-hue, hue, b, gen, device) * 2 * math.pi  # hue in turns, as torchvision
+    out = torch.einsum("bij,bjhw->bihw", _hue_rotation(angle), out.clamp(0, 1))
+    return torch.where(apply, out.clamp(0, 1), x)
+
+
+def _hue_rotation(angle):
+    """(B, 3, 3) rotations by `angle` about the axis (1, 1, 1) / sqrt(3) (Rodrigues' formula)."""
+    k = torch.full((3,), 1 / math.sqrt(3), device=angle.device)
+    cross = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]], device=angle.device)
+    cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
+    eye = torch.eye(3, device=angle.device)
+    return cos * eye + sin * cross + (1 - cos) * torch.outer(k, k)
+
+
+def random_grayscale(x, gen, p=0.2):
+    turn_grey = _chance(p, x.shape[0], gen, x.device)[:, None, None, None]
+    return torch.where(turn_grey, _grey(x).expand_as(x), x)

@@ -1,0 +1,36 @@
+"""Run folders on disk: JSON written atomically, weights in safetensors only (no pickle is ever loaded)."""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .models import create_encoder
+
+
+def write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half of one
+
+
+def save_weights(module: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
+    state = {name: tensor.detach().contiguous().cpu() for name, tensor in module.state_dict().items()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    save_file(state, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def load_encoder(run_dir: str | Path, device="cpu"):
+    """The trained encoder of a run folder and the run's saved config (a dict)."""
+    run_dir = Path(run_dir)
+    config_file, weights_file = run_dir / "config.json", run_dir / "model.safetensors"
+    if not config_file.is_file() or not weights_file.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: it needs config.json and model.safetensors")
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    encoder = create_encoder(config["encoder_resolved"])
+    state = load_file(str(weights_file), device=str(device))
+    encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")})
+    return encoder.to(device), config

@@ -1,0 +1,161 @@
+"""Command line: the same engine as the page.
+
+    python -m workbench tasks [--json]
+    python -m workbench train --data shapes --task simclr --epochs 5 --out runs/first
+    python -m workbench probe runs/first [--json]
+    python -m workbench serve [--host 127.0.0.1] [--port 7860]
+"""
+
+import argparse
+import json
+import sys
+
+from tqdm import tqdm
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a wrong argument costs one line on stderr (and exit status 2), not a usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _fail(message: str, code: int = 1):
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_tasks(args):
+    from dataclasses import fields
+
+    from .tasks import list_tasks, task_class
+
+    infos = list_tasks()
+    if args.json:
+        rows = []
+        for info in infos:
+            params = [{"name": f.name, "default": f.default, "help": f.metadata["help"],
+                       "low": f.metadata["low"], "high": f.metadata["high"]}
+                      for f in fields(task_class(info.name).Params)]
+            rows.append({"name": info.name, "family": info.family, "title": info.title, "summary": info.summary,
+                         "paper": info.paper, "paper_url": info.paper_url, "params": params})
+        print(json.dumps(rows, indent=1))
+    else:
+        for info in infos:
+            print(f"{info.name:<12} {info.family:<28} {info.summary}")
+    return 0
+
+
+def _parse_params(pairs):
+    params = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--param takes NAME=VALUE, got {pair!r}")
+        params[name.strip().replace("-", "_")] = value.strip()
+    return params
+
+
+def cmd_train(args):
+    from .data import DataError
+    from .training import TrainConfig, TrainingRun
+
+    try:
+        config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
+                             encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
+                             learning_rate=args.lr, device=args.device, seed=args.seed)
+        run = TrainingRun(config, args.out)
+    except (ValueError, DataError) as error:
+        return _fail(str(error))
+    print(f"{run.dataset.describe()}\ntask {config.task} · encoder {run.encoder_name} · device {run.device}",
+          file=sys.stderr)
+    bar = tqdm(total=1, unit="step", dynamic_ncols=True)
+
+    def show(event, status):
+        if event == "step":
+            bar.total = status.total_steps
+            bar.n = status.step
+            bar.set_postfix(loss=f"{status.steps[-1]['loss']:.3f}", img_s=f"{status.images_per_second:.0f}",
+                            refresh=False)
+            bar.refresh()
+        elif event == "eval" and status.evals:
+            bar.write(f"epoch {status.evals[-1]['epoch']:>3}: k-NN top-1 {status.evals[-1]['knn_top1']:.3f}")
+
+    run.listeners.append(show)
+    try:
+        status = run.run()
+    except KeyboardInterrupt:
+        run.stop()
+        status = run.status()
+    bar.close()
+    print(f"{status.state}: {status.message}. Run folder: {args.out}", file=sys.stderr)
+    return 0 if status.state == "finished" else 1
+
+
+def cmd_probe(args):
+    from .data import DataError
+    from .evaluation import probe_run
+
+    try:
+        result = probe_run(args.run_dir)
+    except (FileNotFoundError, ValueError, DataError) as error:
+        return _fail(str(error))
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(f"k-NN top-1 (k={result['k']}) on {result['test_images']} held-out {result['data']} images:")
+        print(f"  trained encoder   {result['knn_top1']:.3f}")
+        print(f"  random init       {result['random_init_knn_top1']:.3f}")
+        print(f"  raw pixels        {result['raw_pixels_knn_top1']:.3f}")
+    return 0
+
+
+def cmd_serve(args):
+    from .ui.app import serve
+
+    serve(host=args.host, port=args.port, runs_root=args.runs)
+    return 0
+
+
+def add_serve_arguments(parser):
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--runs", default="runs", help="folder for run folders (default: ./runs)")
+
+
+def build_parser():
+    parser = _Parser(prog="python -m workbench", description="SSL Workbench: self-supervised learning you can see.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tasks = sub.add_parser("tasks", help="list the pretext tasks")
+    tasks.add_argument("--json", action="store_true", help="machine-readable, with each task's parameters")
+    tasks.set_defaults(func=cmd_tasks)
+
+    train = sub.add_parser("train", help="pretrain an encoder with a pretext task")
+    train.add_argument("--data", default="shapes", help="shapes, digits, or a folder with one sub-folder per class")
+    train.add_argument("--task", default="rotation", help="a name from `tasks`")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--out", required=True, help="run folder to write weights, config and metrics into")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
+    train.add_argument("--encoder", default="auto", help="auto, small_cnn or resnet18")
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--param", action="append", metavar="NAME=VALUE",
+                       help="a task parameter, e.g. --param temperature=0.2 (see `tasks --json`)")
+    train.set_defaults(func=cmd_train)
+
+    probe = sub.add_parser("probe", help="k-NN accuracy of a run's encoder against random init and raw pixels")
+    probe.add_argument("run_dir")
+    probe.add_argument("--json", action="store_true")
+    probe.set_defaults(func=cmd_probe)
+
+    serve = sub.add_parser("serve", help="start the page")
+    add_serve_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,90 @@
+"""Data sets as in-memory uint8 tensors: the built-in Shapes and Digits, or a folder of images.
+
+All data sets come out alike: (N, 3, S, S) uint8 images and int64 labels, split into a training part (what
+pretraining and the k-NN memory bank see) and a held-out test part (what k-NN accuracy is measured on). Keeping
+them as one tensor lets augmentation run on whole batches on the training device.
+"""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .folder import load_image_folder
+from .shapes import SHAPE_NAMES, generate_shapes
+
+BUILTIN = {
+    "shapes": "Shapes — 10 generated shape classes in random colours, sizes, places and backgrounds",
+    "digits": "Digits — 1,797 handwritten 8×8 digits from scikit-learn, upscaled",
+}
+
+
+class DataError(ValueError):
+    """A data set could not be loaded; the message says why and what to do."""
+
+
+@dataclass
+class ImageDataset:
+    name: str
+    train_images: torch.Tensor  # (N, 3, S, S) uint8
+    train_labels: torch.Tensor  # (N,) int64
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    class_names: list[str]
+    notes: list[str] = field(default_factory=list)  # e.g. files that were skipped
+
+    @property
+    def image_size(self) -> int:
+        return self.train_images.shape[-1]
+
+    def describe(self) -> str:
+        return (f"{self.name}: {len(self.train_images):,} training and {len(self.test_images):,} test images, "
+                f"{len(self.class_names)} classes, {self.image_size}×{self.image_size} px")
+
+
+def load_dataset(spec: str, image_size: int = 32) -> ImageDataset:
+    """`spec` is "shapes", "digits" or the path of a folder with one sub-folder of images per class."""
+    spec = str(spec).strip()
+    if spec.lower() in BUILTIN:
+        return _builtin(spec.lower(), image_size)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise DataError(f"no data set called {spec!r}: use {' or '.join(BUILTIN)}, or the path of an image folder")
+    return _folder(str(path.resolve()), image_size)
+
+
+@lru_cache(maxsize=4)
+def _builtin(name: str, image_size: int) -> ImageDataset:
+    if name == "shapes":
+        train_x, train_y = generate_shapes(5000, seed=0, image_size=image_size)
+        test_x, test_y = generate_shapes(1000, seed=1, image_size=image_size)
+        return ImageDataset("shapes", train_x, train_y, test_x, test_y, list(SHAPE_NAMES))
+    from sklearn.datasets import load_digits  # ships inside scikit-learn: no download
+
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32)[:, None] / 16  # (N, 1, 8, 8)
+    images = torch.nn.functional.interpolate(images, size=image_size, mode="bilinear", align_corners=False)
+    images = (images.clamp(0, 1) * 255).round().to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+    labels = torch.tensor(digits.target, dtype=torch.int64)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    test, train = order[:360], order[360:]
+    return ImageDataset("digits", images[train], labels[train], images[test], labels[test],
+                        [str(d) for d in range(10)])
+
+
+@lru_cache(maxsize=4)
+def _folder(path: str, image_size: int) -> ImageDataset:
+    try:
+        images, labels, class_names, notes = load_image_folder(Path(path), image_size)
+    except ValueError as error:
+        raise DataError(str(error)) from None
+    # Hold out a fifth of every class for testing (at least one image where a class has two or more).
+    gen = torch.Generator().manual_seed(0)
+    test_mask = torch.zeros(len(labels), dtype=torch.bool)
+    for c in range(len(class_names)):
+        rows = (labels == c).nonzero().flatten()
+        rows = rows[torch.randperm(len(rows), generator=gen)]
+        test_mask[rows[: len(rows) // 5 or (1 if len(rows) > 1 else 0)]] = True
+    return ImageDataset(Path(path).name, images[~test_mask], labels[~test_mask], images[test_mask],
+                        labels[test_mask], class_names, notes)

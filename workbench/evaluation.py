@@ -1,0 +1,127 @@
+"""How good is a representation? Embeddings, a k-NN probe, baselines to beat, and a UMAP map.
+
+k-NN protocol (fixed for every run so numbers compare): cosine similarity of L2-normalised features, k = 20
+neighbours from the training split, each voting with weight exp(similarity / 0.07) — the protocol of DINO and
+solo-learn (Wu et al. 2018). Accuracy is measured on the held-out test split.
+"""
+
+import threading
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+KNN_K = 20
+KNN_TEMPERATURE = 0.07
+
+
+@torch.no_grad()
+def embed(encoder, images: torch.Tensor, device="cpu", batch_size=512) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) → L2-normalised features (N, D) on the CPU, in eval mode (BN statistics)."""
+    was_training = encoder.training
+    encoder.eval()
+    chunks = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size].to(device).float().div_(255)
+        batch = batch.contiguous(memory_format=torch.channels_last)
+        chunks.append(F.normalize(encoder(batch).float(), dim=1).cpu())
+    encoder.train(was_training)
+    return torch.cat(chunks)
+
+
+def raw_pixel_features(images: torch.Tensor) -> torch.Tensor:
+    """The baseline of no learning at all: the pixels themselves, centred and L2-normalised."""
+    flat = images.flatten(1).float() / 255
+    return F.normalize(flat - flat.mean(dim=1, keepdim=True), dim=1)
+
+
+@torch.no_grad()
+def knn_accuracy(train_features, train_labels, test_features, test_labels, k=KNN_K,
+                 temperature=KNN_TEMPERATURE, chunk=1024) -> float:
+    """Weighted k-NN top-1 accuracy; features must be L2-normalised. k is clamped to the bank's size."""
+    k = min(k, len(train_features))
+    classes = int(max(train_labels.max(), test_labels.max())) + 1
+    correct = 0
+    for start in range(0, len(test_features), chunk):  # rows in chunks: memory stays O(chunk · N)
+        similarity = test_features[start:start + chunk] @ train_features.T   # (n, N)
+        top_sim, top_idx = similarity.topk(k, dim=1)                          # (n, k)
+        votes = torch.zeros(len(top_sim), classes)
+        votes.scatter_add_(1, train_labels[top_idx], (top_sim / temperature).exp())
+        correct += (votes.argmax(1) == test_labels[start:start + chunk]).sum().item()
+    return correct / len(test_features)
+
+
+def feature_spread(features: torch.Tensor) -> float:
+    """Collapse monitor: std of L2-normalised features per dimension × √D — about 1 when healthy, → 0 when
+    every image gets the same embedding (SimSiam paper, Sec. 4.1)."""
+    return (features.std(dim=0).mean() * features.shape[1] ** 0.5).item()
+
+
+# --- UMAP ------------------------------------------------------------------------------------------------
+# umap-learn compiles its numba kernels on first use (~40 s on two cores). `warm_up_umap` pays that in a
+# background thread when the app starts, so that nobody waits for it later.
+_umap_ready = threading.Event()
+
+
+def warm_up_umap() -> threading.Thread:
+    def run():
+        try:
+            umap_2d(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32), n_neighbors=5)
+        finally:
+            _umap_ready.set()
+
+    thread = threading.Thread(target=run, name="umap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def umap_ready() -> bool:
+    return _umap_ready.is_set()
+
+
+def umap_2d(features, n_neighbors=15, seed=0) -> np.ndarray:
+    """(N, D) features → (N, 2) UMAP coordinates, cosine metric, reproducible for a seed."""
+    import umap  # imported here: importing umap-learn takes seconds, and only this function needs it
+
+    reducer = umap.UMAP(n_neighbors=min(n_neighbors, len(features) - 1), min_dist=0.1, metric="cosine",
+                        random_state=seed, n_jobs=1)
+    return reducer.fit_transform(np.asarray(features, dtype=np.float32))
+
+
+# --- a finished (or stopped) run, measured against its baselines ------------------------------------------
+def probe_run(run_dir, device="cpu") -> dict:
+    """k-NN top-1 of the run's encoder, of the same network at its random initialisation, and of raw pixels."""
+    from .checkpoints import load_encoder
+    from .data import load_dataset
+    from .models import create_encoder
+
+    encoder, config = load_encoder(run_dir, device)
+    data = load_dataset(config["data"])
+    random_init = create_encoder(config["encoder_resolved"], seed=config["seed"]).to(device)  # where training began
+
+    def score(features_of):
+        return knn_accuracy(features_of(data.train_images), data.train_labels,
+                            features_of(data.test_images), data.test_labels)
+
+    trained_test = embed(encoder, data.test_images, device)
+    return {
+        "run": str(run_dir), "data": config["data"], "task": config["task"], "encoder": config["encoder_resolved"],
+        "train_images": len(data.train_images), "test_images": len(data.test_images),
+        "k": KNN_K, "temperature": KNN_TEMPERATURE,
+        "knn_top1": score(lambda x: trained_test if x is data.test_images else embed(encoder, x, device)),
+        "random_init_knn_top1": score(lambda x: embed(random_init, x, device)),
+        "raw_pixels_knn_top1": score(raw_pixel_features),
+        "feature_spread": feature_spread(trained_test),
+    }
+
+
+def map_run(run_dir, device="cpu"):
+    """UMAP of the run encoder's features of the held-out images: (coords (N, 2), labels (N,), class names)."""
+    from .checkpoints import load_encoder
+    from .data import load_dataset
+
+    encoder, config = load_encoder(run_dir, device)
+    data = load_dataset(config["data"])
+    features = embed(encoder, data.test_images, device)
+    _umap_ready.wait(timeout=180)  # the first call would compile anyway; this only avoids compiling twice
+    return umap_2d(features.numpy()), data.test_labels.numpy(), data.class_names

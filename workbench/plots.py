@@ -1,0 +1,52 @@
+"""Plotly figures of a run and of an embedding. Small on purpose: the page re-sends a figure on every update,
+so figures use template "none", float32 data, a fixed height and at most `MAX_POINTS` points per line."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+MAX_POINTS = 400
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf", "#393b79", "#e7969c", "#637939", "#ad494a", "#3182bd", "#fd8d3c", "#31a354", "#756bb1"]
+
+
+def _layout(fig, title, x_title, y_title, height=280):
+    fig.update_layout(template="none", title=dict(text=title, x=0.02, font=dict(size=14)), height=height,
+                      margin=dict(l=55, r=15, t=40, b=40), xaxis_title=x_title, yaxis_title=y_title,
+                      showlegend=False)
+    return fig
+
+
+def _thin(rows):
+    stride = max(1, len(rows) // MAX_POINTS)
+    return rows[::stride] + ([rows[-1]] if rows and (len(rows) - 1) % stride else [])
+
+
+def loss_figure(steps: list[dict]) -> go.Figure:
+    rows = _thin(steps)
+    fig = go.Figure(go.Scatter(x=np.array([r["step"] for r in rows], dtype=np.float32),
+                               y=np.array([r["loss"] for r in rows], dtype=np.float32),
+                               mode="lines", line=dict(width=2, color="#d62728"), name="loss"))
+    return _layout(fig, "Pretext loss", "step", "loss")
+
+
+def knn_figure(evals: list[dict]) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=np.array([e["epoch"] for e in evals], dtype=np.float32),
+                               y=np.array([e["knn_top1"] for e in evals], dtype=np.float32),
+                               mode="lines+markers", line=dict(width=2, color="#1f77b4"), name="k-NN top-1"))
+    fig.update_yaxes(range=[0, 1])
+    return _layout(fig, "Online k-NN accuracy (held-out images)", "epoch", "top-1")
+
+
+def umap_figure(coords: np.ndarray, labels: np.ndarray, class_names: list[str], title: str) -> go.Figure:
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        rows = labels == c
+        if rows.any():
+            fig.add_trace(go.Scatter(x=coords[rows, 0].astype(np.float32), y=coords[rows, 1].astype(np.float32),
+                                     mode="markers", name=name, hovertemplate=f"{name}<extra></extra>",
+                                     marker=dict(size=5, color=PALETTE[c % len(PALETTE)], opacity=0.8)))
+    _layout(fig, title, "", "", height=480)
+    fig.update_layout(showlegend=True, legend=dict(itemsizing="constant"))
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    return fig

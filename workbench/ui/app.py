@@ -1,0 +1,265 @@
+"""The page: a thin Gradio layer over the engine. Handlers first, then the layout in visual order, then wiring.
+
+Training belongs to the server (a `JobManager` passed in), never to a page: a `gr.Timer` polls its status, and
+a reload re-attaches through `demo.load`. Every task's controls are built from the registry, so a new task
+module appears here without touching this file.
+"""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
+
+from dataclasses import fields  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .. import plots  # noqa: E402
+from ..data import BUILTIN, DataError, load_dataset  # noqa: E402
+from ..evaluation import map_run, probe_run, warm_up_umap  # noqa: E402
+from ..models import ENCODERS, create_encoder  # noqa: E402
+from ..tasks import create_task, explanation, list_tasks, task_class  # noqa: E402
+from ..training import JobManager, TrainConfig  # noqa: E402
+
+DEFAULT_TASK = "rotation"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+PREVIEW_IMAGES = 6
+ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp
+
+
+# --- helpers that turn tensors into pictures --------------------------------------------------------------
+def _picture(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] or uint8 → (ZOOM·H, ZOOM·W, 3) uint8."""
+    array = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+    array = (array.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
+
+
+def _strip(images: torch.Tensor, gap=6) -> np.ndarray:
+    """A row of pictures with white gaps between them."""
+    pictures = [_picture(image) for image in images]
+    spacer = np.full((pictures[0].shape[0], gap, 3), 255, dtype=np.uint8)
+    row = [spacer] * (2 * len(pictures) - 1)
+    row[::2] = pictures
+    return np.concatenate(row, axis=1)
+
+
+def _task_params(task_name, names, values):
+    """The values of the controls that belong to `task_name`, as a dict for TrainConfig.task_params."""
+    return {field: value for (task, field), value in zip(names, values) if task == task_name}
+
+
+def _status_markdown(status) -> str:
+    if status is None:
+        return "No training run yet. Choose data and a task, then press **Start**."
+    done = f"step {status.step:,} / {status.total_steps:,} · epoch {status.epoch} / {status.epochs}"
+    speed = f"{status.images_per_second:,.0f} images/s" if status.images_per_second else ""
+    eta = f"ETA {status.eta_seconds:,.0f} s" if status.eta_seconds and status.state == "running" else ""
+    knn = f"k-NN top-1 {status.evals[-1]['knn_top1']:.3f}" if status.evals else ""
+    spread = (f"feature spread {status.evals[-1]['feature_spread']:.2f} (≈1 healthy, → 0 collapse)"
+              if status.evals else "")
+    line = " · ".join(part for part in (done, speed, eta, knn, spread) if part)
+    message = f"\n\n{status.message}" if status.message else ""
+    return (f"**{status.state.upper()}** — {line}  \n`{status.out_dir}` on {status.device} "
+            f"({status.encoder}){message}")
+
+
+def _progress_html(status) -> str:
+    fraction = status.step / status.total_steps if status and status.total_steps else 0.0
+    return (f'<div class="wb-progress"><div class="wb-progress-bar" style="width:{100 * fraction:.1f}%"></div>'
+            f'<span>{100 * fraction:.0f} %</span></div>')
+
+
+def build_app(manager: JobManager) -> gr.Blocks:
+    tasks = list_tasks()
+
+    # --- handlers --------------------------------------------------------------------------------------------
+    def show_data(spec):
+        try:
+            data = load_dataset(spec)
+        except DataError as error:
+            gr.Warning(str(error))
+            return f"⚠️ {error}", []
+        gallery = []
+        for c, name in enumerate(data.class_names[:20]):
+            rows = (data.train_labels == c).nonzero().flatten()[:2]
+            gallery += [(_picture(data.train_images[i]), name) for i in rows.tolist()]
+        notes = "".join(f"\n- {note}" for note in data.notes[:10])
+        return data.describe() + notes, gallery
+
+    def show_task(task_name):
+        info = task_class(task_name).info
+        card = (f"{explanation(task_name)}\n\n**Family:** {info.family} · **Paper:** [{info.paper}]({info.paper_url})"
+                f"\n\n**What to look for:** {info.look_for}")
+        groups = [gr.Group(visible=t.name == task_name) for t in tasks]
+        return [card, *groups]
+
+    def draw_preview(spec, task_name, seed, *values):
+        try:
+            data = load_dataset(spec)
+            params = _task_params(task_name, param_names, values)
+            task = create_task(task_name, create_encoder("small_cnn"), **params)
+        except (DataError, ValueError) as error:
+            gr.Warning(str(error))
+            return []
+        gen = torch.Generator().manual_seed(int(seed))
+        pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
+        rows = task.preview(data.train_images[pick].float() / 255, gen)
+        return [(_strip(row.images), " | ".join(row.captions)) for row in rows]
+
+    def start(spec, task_name, encoder, epochs, batch_size, lr, seed, device, *values):
+        try:
+            config = TrainConfig(data=spec, task=task_name, task_params=_task_params(task_name, param_names, values),
+                                 encoder=encoder, epochs=int(epochs), batch_size=int(batch_size),
+                                 learning_rate=float(lr), seed=int(seed), device=device)
+            manager.start(config)
+        except (ValueError, DataError, RuntimeError) as error:
+            gr.Warning(str(error))
+            return f"⚠️ {error}", gr.Timer(active=manager.current is not None and manager.current.status().active)
+        return "Training started.", gr.Timer(active=True)
+
+    def poll():
+        run = manager.current
+        status = run.status() if run else None
+        return (
+            _status_markdown(status),
+            _progress_html(status),
+            plots.loss_figure(status.steps if status else []),
+            plots.knn_figure(status.evals if status else []),
+            gr.Timer(active=bool(status and status.active)),
+        )
+
+    def control(action):
+        def handler():
+            run = manager.current
+            if run is None:
+                return "Nothing is training."
+            getattr(run, action)()
+            return f"{action} requested."
+        return handler
+
+    def analyse():
+        run = manager.current
+        if run is None or not (run.out_dir / "model.safetensors").exists():
+            message = "Train first: the map needs a run with at least one finished epoch."
+            gr.Warning(message)
+            return message, None
+        result = probe_run(run.out_dir)
+        coords, labels, class_names = map_run(run.out_dir)
+        table = (f"k-NN top-1 (k = {result['k']}, cosine) on {result['test_images']:,} held-out images of "
+                 f"**{result['data']}**, {len(class_names)} classes (chance {1 / len(class_names):.2f}):\n\n"
+                 "| representation | k-NN top-1 |\n|---|---|\n"
+                 f"| trained encoder ({result['task']}) | **{result['knn_top1']:.3f}** |\n"
+                 f"| same encoder, random init | {result['random_init_knn_top1']:.3f} |\n"
+                 f"| raw pixels | {result['raw_pixels_knn_top1']:.3f} |")
+        title = f"UMAP of {result['task']} features, {result['data']} test images"
+        return table, plots.umap_figure(coords, labels, class_names, title)
+
+    # --- layout ----------------------------------------------------------------------------------------------
+    with gr.Blocks(title="SSL Workbench") as demo:
+        gr.Markdown("# SSL Workbench\nInvent a pretext task whose labels come from the data itself, learn a "
+                    "representation by solving it, then see how well it serves with few labels.")
+
+        gr.Markdown("## 1 · Data")
+        with gr.Row():
+            data = gr.Dropdown([(label, name) for name, label in BUILTIN.items()], value="shapes",
+                               allow_custom_value=True, label="Data set", scale=2, elem_id="data",
+                               info="A built-in set, or type the path of a folder with one sub-folder per class.")
+            data_info = gr.Markdown(elem_id="data-info")
+        samples = gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
+                             allow_preview=False)
+
+        gr.Markdown("## 2 · Pretext task")
+        with gr.Row():
+            with gr.Column(scale=1):
+                task = gr.Dropdown([(t.title, t.name) for t in tasks], value=DEFAULT_TASK, label="Task",
+                                   elem_id="task")
+                param_names, param_inputs, groups = [], [], []
+                for info in tasks:
+                    with gr.Group(visible=info.name == DEFAULT_TASK) as group:
+                        for spec in fields(task_class(info.name).Params):
+                            param_names.append((info.name, spec.name))
+                            param_inputs.append(_control(spec))
+                    groups.append(group)
+            task_card = gr.Markdown(elem_id="task-card")
+
+        gr.Markdown("## 3 · What the model sees")
+        with gr.Row():
+            preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0, scale=1)
+            redraw = gr.Button("Redraw", scale=1, elem_id="redraw")
+        preview = gr.Gallery(label="Inputs and targets, drawn by the training code", columns=2, height=420,
+                             elem_id="preview", allow_preview=False)
+
+        gr.Markdown("## 4 · Pretrain")
+        with gr.Row():
+            encoder = gr.Dropdown([("auto (small CNN on CPU, ResNet-18 on GPU)", "auto")] +
+                                  [(label, name) for name, label in ENCODERS.items()], value="auto", label="Encoder")
+            epochs = gr.Slider(1, 200, value=20, step=1, label="Epochs")
+            batch_size = gr.Slider(16, 1024, value=64, step=16, label="Batch size",
+                                   info="Small batches take more steps per second on a CPU.")
+            lr = gr.Number(2e-3, label="Learning rate (AdamW peak)", minimum=1e-6, maximum=1)
+            seed = gr.Number(0, label="Seed", precision=0)
+            device = gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
+                                 value="auto", label="Device")
+        with gr.Row():
+            start_button = gr.Button("Start", variant="primary", elem_id="start")
+            pause_button = gr.Button("Pause", elem_id="pause")
+            resume_button = gr.Button("Resume", elem_id="resume")
+            stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
+        message = gr.Markdown(elem_id="message")
+        status = gr.Markdown(_status_markdown(None), elem_id="status")
+        progress = gr.HTML(_progress_html(None), elem_id="progress")
+        with gr.Row():
+            loss_plot = gr.Plot(plots.loss_figure([]), label="Loss", elem_id="loss-plot")
+            knn_plot = gr.Plot(plots.knn_figure([]), label="k-NN", elem_id="knn-plot")
+
+        gr.Markdown("## 5 · Inspect the representation")
+        analyse_button = gr.Button("Measure and map the latest run", elem_id="analyse")
+        probe_table = gr.Markdown(elem_id="probe")
+        umap_plot = gr.Plot(label="UMAP", elem_id="umap-plot")
+        timer = gr.Timer(1.0, active=False)
+
+        # --- wiring ----------------------------------------------------------------------------------------
+        data.change(show_data, data, [data_info, samples], api_name="data")
+        task.change(show_task, task, [task_card, *groups], api_name="task")
+        preview_inputs = [data, task, preview_seed, *param_inputs]
+        redraw.click(draw_preview, preview_inputs, preview, api_name="preview")
+        for control_input in [data, task, *param_inputs]:
+            control_input.change(draw_preview, preview_inputs, preview, api_name=False)
+        start_button.click(start, [data, task, encoder, epochs, batch_size, lr, seed, device, *param_inputs],
+                           [message, timer], api_name="start")
+        poll_outputs = [status, progress, loss_plot, knn_plot, timer]
+        timer.tick(poll, None, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden")
+        stop_button.click(control("stop"), None, message, api_name="stop")
+        pause_button.click(control("pause"), None, message, api_name="pause")
+        resume_button.click(control("resume"), None, message, api_name="resume")
+        analyse_button.click(analyse, None, [probe_table, umap_plot], api_name="analyse")
+        demo.load(show_data, data, [data_info, samples], api_name=False)
+        demo.load(show_task, task, [task_card, *groups], api_name=False)
+        demo.load(draw_preview, preview_inputs, preview, api_name=False)
+        demo.load(poll, None, poll_outputs, api_name=False)  # a reload re-attaches to a running job
+    return demo
+
+
+def _control(spec):
+    """A Gradio control for one task parameter, from its dataclass field."""
+    meta, label = spec.metadata, spec.name.replace("_", " ")
+    if isinstance(spec.default, bool):
+        return gr.Checkbox(spec.default, label=label, info=meta["help"])
+    if meta["low"] is not None and meta["high"] is not None:
+        return gr.Slider(meta["low"], meta["high"], value=spec.default, step=meta["step"], label=label,
+                         info=meta["help"])
+    return gr.Number(spec.default, label=label, info=meta["help"], precision=0 if isinstance(spec.default, int) else None)
+
+
+def serve(host="127.0.0.1", port=7860, runs_root="runs", block=True):
+    """Start the page. Returns the running app when `block` is False (tests)."""
+    warm_up_umap()  # pay numba's compile time now, in the background, not when someone asks for a map
+    demo = build_app(JobManager(runs_root))
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=not block,
+                show_error=True, enable_monitoring=False, run_history=False,
+                css_paths=[ASSETS / "style.css"], theme=gr.themes.Soft())
+    return demo
