@@ -23,8 +23,9 @@ def _chance(p, n, gen, device):
     return torch.rand(n, generator=gen, device=device) < p
 
 
-def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0.5):
-    """Crop a random area fraction in `scale` with aspect ratio in `ratio`, resize back, maybe flip."""
+def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0.5, degrees=0.0):
+    """Crop a random area fraction in `scale` with aspect ratio in `ratio`, resize back, maybe flip, and turn
+    by a random angle in ±`degrees` — all as one affine resampling per image."""
     b, device = x.shape[0], x.device
     area = _uniform(scale[0], scale[1], b, gen, device)
     log_ratio = _uniform(math.log(ratio[0]), math.log(ratio[1]), b, gen, device)
@@ -33,10 +34,14 @@ def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0
     centre_x = _uniform(-1, 1, b, gen, device) * (1 - width)  # keep the crop inside the image
     centre_y = _uniform(-1, 1, b, gen, device) * (1 - height)
     flip = torch.where(_chance(flip_p, b, gen, device), -1.0, 1.0)
+    angle = _uniform(-1, 1, b, gen, device) * math.radians(degrees)
+    cos, sin = angle.cos(), angle.sin()
     theta = torch.zeros(b, 2, 3, device=device)  # maps output coordinates to input coordinates
-    theta[:, 0, 0] = width * flip
+    theta[:, 0, 0] = width * flip * cos
+    theta[:, 0, 1] = -height * sin
     theta[:, 0, 2] = centre_x
-    theta[:, 1, 1] = height
+    theta[:, 1, 0] = width * flip * sin
+    theta[:, 1, 1] = height * cos
     theta[:, 1, 2] = centre_y
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)

@@ -38,7 +38,8 @@ def cmd_tasks(args):
                        "low": f.metadata["low"], "high": f.metadata["high"]}
                       for f in fields(task_class(info.name).Params)]
             rows.append({"name": info.name, "family": info.family, "title": info.title, "summary": info.summary,
-                         "paper": info.paper, "paper_url": info.paper_url, "params": params})
+                         "paper": info.paper, "paper_url": info.paper_url, "look_for": info.look_for,
+                         "params": params})
         print(json.dumps(rows, indent=1))
     else:
         for info in infos:

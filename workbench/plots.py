@@ -21,19 +21,22 @@ def _thin(rows):
     return rows[::stride] + ([rows[-1]] if rows and (len(rows) - 1) % stride else [])
 
 
-def loss_figure(steps: list[dict]) -> go.Figure:
+def loss_figure(steps: list[dict], total_steps: int) -> go.Figure:
     rows = _thin(steps)
     fig = go.Figure(go.Scatter(x=np.array([r["step"] for r in rows], dtype=np.float32),
                                y=np.array([r["loss"] for r in rows], dtype=np.float32),
                                mode="lines", line=dict(width=2, color="#d62728"), name="loss"))
+    if total_steps:
+        fig.update_xaxes(range=[0, total_steps])  # the axis spans the whole run: the line shows how far it is
     return _layout(fig, "Pretext loss", "step", "loss")
 
 
-def knn_figure(evals: list[dict]) -> go.Figure:
+def knn_figure(evals: list[dict], epochs: int) -> go.Figure:
     fig = go.Figure(go.Scatter(x=np.array([e["epoch"] for e in evals], dtype=np.float32),
                                y=np.array([e["knn_top1"] for e in evals], dtype=np.float32),
                                mode="lines+markers", line=dict(width=2, color="#1f77b4"), name="k-NN top-1"))
     fig.update_yaxes(range=[0, 1])
+    fig.update_xaxes(range=[-0.2, max(epochs, 1) + 0.2])
     return _layout(fig, "Online k-NN accuracy (held-out images)", "epoch", "top-1")
 
 
@@ -50,3 +53,11 @@ def umap_figure(coords: np.ndarray, labels: np.ndarray, class_names: list[str], 
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, scaleanchor="x")
     return fig
+
+
+def placeholder_figure(text: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, font=dict(size=14, color="#6b7280"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, "", "", "", height=480)

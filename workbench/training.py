@@ -92,6 +92,7 @@ class RunStatus:
     images_per_second: float = 0.0
     eta_seconds: float | None = None
     elapsed_seconds: float = 0.0
+    task: str = ""
     device: str = ""
     encoder: str = ""
     out_dir: str = ""
@@ -120,7 +121,8 @@ class TrainingRun:
         self._unpaused = threading.Event()
         self._unpaused.set()
         self._thread: threading.Thread | None = None
-        self._status = RunStatus(epochs=config.epochs, device=str(self.device), encoder=self.encoder_name,
+        self._status = RunStatus(epochs=config.epochs, task=config.task, device=str(self.device),
+                                 encoder=self.encoder_name,
                                  out_dir=str(self.out_dir))
 
     # --- control, safe to call from any thread -----------------------------------------------------------
@@ -279,11 +281,9 @@ class JobManager:
         with self._lock:
             if self.current is not None and self.current.status().active:
                 raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            out_dir = self.runs_root / f"{stamp}-{config.task}-{config.data if '/' not in config.data else 'folder'}"
-            suffix = 1
+            base = self.runs_root / f"{time.strftime('%Y%m%d-%H%M%S')}-{config.task}"
+            out_dir, n = base, 2
             while out_dir.exists():
-                suffix += 1
-                out_dir = out_dir.with_name(f"{out_dir.name.split('~')[0]}~{suffix}")
+                out_dir, n = base.with_name(f"{base.name}-{n}"), n + 1
             self.current = TrainingRun(config, out_dir).start()
             return self.current

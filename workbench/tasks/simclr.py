@@ -49,13 +49,17 @@ class SimCLR(PretextTask):
 
     @dataclass
     class Params:
-        temperature: float = param(0.5, "τ of NT-Xent. Lower sharpens the contrast against hard negatives; "
-                                   "the paper's CIFAR value is 0.5 (0.1–0.2 common elsewhere).", 0.01, 2.0, 0.01)
+        temperature: float = param(0.2, "τ of NT-Xent. Lower sharpens the contrast against hard negatives; "
+                                   "the paper's CIFAR value is 0.5, solo-learn's 0.2.", 0.01, 2.0, 0.01)
         crop_min_scale: float = param(0.25, "Smallest crop, as a fraction of the image area. The paper uses 0.08 "
                                       "on ImageNet; small images and small shapes need more context.",
                                       0.05, 1.0, 0.05)
-        color_jitter: float = param(0.5, "Colour-jitter strength s: brightness, contrast, saturation 0.8·s, hue "
-                                    "0.2·s. Without it SimCLR matches views by colour alone.", 0.0, 1.5, 0.1)
+        rotation_degrees: float = param(0.0, "Random turn of each view, ± this many degrees. Not in the paper; "
+                                        "where objects appear at any tilt, the views must vary it too, or the "
+                                        "tilt becomes a cue to match views by.", 0.0, 180.0, 5.0)
+        color_jitter: float = param(1.0, "Colour-jitter strength s: brightness, contrast, saturation 0.8·s, hue "
+                                    "0.2·s (the paper: 1.0 on ImageNet, 0.5 on CIFAR). Without it SimCLR matches "
+                                    "views by colour alone.", 0.0, 1.5, 0.1)
         jitter_probability: float = param(0.8, "Chance that a view is colour-jittered.", 0.0, 1.0, 0.05)
         grayscale_probability: float = param(0.2, "Chance that a view is turned grey.", 0.0, 1.0, 0.05)
         projection_dim: int = param(64, "Output size of the projection head; the loss lives there, the "
@@ -71,7 +75,7 @@ class SimCLR(PretextTask):
     def augment(self, images, gen):
         """One random view per image: crop and flip, colour jitter, random grey (no blur at 32 px)."""
         p, s = self.params, self.params.color_jitter
-        views = augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0))
+        views = augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0), degrees=p.rotation_degrees)
         views = augment.color_jitter(views, gen, 0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s, p=p.jitter_probability)
         return augment.random_grayscale(views, gen, p=p.grayscale_probability)
 

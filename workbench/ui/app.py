@@ -37,13 +37,22 @@ def _picture(image: torch.Tensor) -> np.ndarray:
     return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
 
 
-def _strip(images: torch.Tensor, gap=6) -> np.ndarray:
-    """A row of pictures with white gaps between them."""
-    pictures = [_picture(image) for image in images]
-    spacer = np.full((pictures[0].shape[0], gap, 3), 255, dtype=np.uint8)
-    row = [spacer] * (2 * len(pictures) - 1)
-    row[::2] = pictures
-    return np.concatenate(row, axis=1)
+def _preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
+    """One picture of a whole preview: a row per source image, each cell captioned underneath."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    cell = _picture(rows[0].images[0]).shape[0]
+    columns = max(len(row.images) for row in rows)
+    grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
+                     "white")
+    draw, font = ImageDraw.Draw(grid), ImageFont.load_default(size=12)
+    for r, row in enumerate(rows):
+        top = gap + r * (cell + caption_height + gap)
+        for c, (image, caption) in enumerate(zip(row.images, row.captions)):
+            left = gap + c * (cell + gap)
+            grid.paste(Image.fromarray(_picture(image)), (left, top))
+            draw.text((left + cell / 2, top + cell + 3), caption, fill="#374151", font=font, anchor="mt")
+    return np.asarray(grid)
 
 
 def _task_params(task_name, names, values):
@@ -63,7 +72,7 @@ def _status_markdown(status) -> str:
     line = " · ".join(part for part in (done, speed, eta, knn, spread) if part)
     message = f"\n\n{status.message}" if status.message else ""
     return (f"**{status.state.upper()}** — {line}  \n`{status.out_dir}` on {status.device} "
-            f"({status.encoder}){message}")
+            f"({status.encoder}){message}\n\n*What to look for:* {task_class(status.task).info.look_for}")
 
 
 def _progress_html(status) -> str:
@@ -91,8 +100,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
 
     def show_task(task_name):
         info = task_class(task_name).info
-        card = (f"{explanation(task_name)}\n\n**Family:** {info.family} · **Paper:** [{info.paper}]({info.paper_url})"
-                f"\n\n**What to look for:** {info.look_for}")
+        card = f"{explanation(task_name)}\n\n**Family:** {info.family} · **Paper:** [{info.paper}]({info.paper_url})"
         groups = [gr.Group(visible=t.name == task_name) for t in tasks]
         return [card, *groups]
 
@@ -103,11 +111,11 @@ def build_app(manager: JobManager) -> gr.Blocks:
             task = create_task(task_name, create_encoder("small_cnn"), **params)
         except (DataError, ValueError) as error:
             gr.Warning(str(error))
-            return []
+            return None
         gen = torch.Generator().manual_seed(int(seed))
         pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
         rows = task.preview(data.train_images[pick].float() / 255, gen)
-        return [(_strip(row.images), " | ".join(row.captions)) for row in rows]
+        return _preview_grid(rows)
 
     def start(spec, task_name, encoder, epochs, batch_size, lr, seed, device, *values):
         try:
@@ -126,8 +134,8 @@ def build_app(manager: JobManager) -> gr.Blocks:
         return (
             _status_markdown(status),
             _progress_html(status),
-            plots.loss_figure(status.steps if status else []),
-            plots.knn_figure(status.evals if status else []),
+            plots.loss_figure(status.steps if status else [], status.total_steps if status else 0),
+            plots.knn_figure(status.evals if status else [], status.epochs if status else 0),
             gr.Timer(active=bool(status and status.active)),
         )
 
@@ -189,16 +197,15 @@ def build_app(manager: JobManager) -> gr.Blocks:
         with gr.Row():
             preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0, scale=1)
             redraw = gr.Button("Redraw", scale=1, elem_id="redraw")
-        preview = gr.Gallery(label="Inputs and targets, drawn by the training code", columns=2, height=420,
-                             elem_id="preview", allow_preview=False)
+        preview = gr.Image(label="Inputs and targets, drawn by the training code", type="numpy",
+                           format="png", interactive=False, elem_id="preview", buttons=["download"])
 
         gr.Markdown("## 4 · Pretrain")
         with gr.Row():
-            encoder = gr.Dropdown([("auto (small CNN on CPU, ResNet-18 on GPU)", "auto")] +
+            encoder = gr.Dropdown([("auto: small CNN on a CPU, ResNet-18 on a GPU", "auto")] +
                                   [(label, name) for name, label in ENCODERS.items()], value="auto", label="Encoder")
             epochs = gr.Slider(1, 200, value=20, step=1, label="Epochs")
-            batch_size = gr.Slider(16, 1024, value=64, step=16, label="Batch size",
-                                   info="Small batches take more steps per second on a CPU.")
+            batch_size = gr.Slider(16, 1024, value=64, step=16, label="Batch size")
             lr = gr.Number(2e-3, label="Learning rate (AdamW peak)", minimum=1e-6, maximum=1)
             seed = gr.Number(0, label="Seed", precision=0)
             device = gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
@@ -212,13 +219,14 @@ def build_app(manager: JobManager) -> gr.Blocks:
         status = gr.Markdown(_status_markdown(None), elem_id="status")
         progress = gr.HTML(_progress_html(None), elem_id="progress")
         with gr.Row():
-            loss_plot = gr.Plot(plots.loss_figure([]), label="Loss", elem_id="loss-plot")
-            knn_plot = gr.Plot(plots.knn_figure([]), label="k-NN", elem_id="knn-plot")
+            loss_plot = gr.Plot(plots.loss_figure([], 0), label="Loss", elem_id="loss-plot")
+            knn_plot = gr.Plot(plots.knn_figure([], 0), label="k-NN", elem_id="knn-plot")
 
         gr.Markdown("## 5 · Inspect the representation")
         analyse_button = gr.Button("Measure and map the latest run", elem_id="analyse")
         probe_table = gr.Markdown(elem_id="probe")
-        umap_plot = gr.Plot(label="UMAP", elem_id="umap-plot")
+        umap_plot = gr.Plot(plots.placeholder_figure("The map appears here once you press Measure."),
+                            label="UMAP", elem_id="umap-plot")
         timer = gr.Timer(1.0, active=False)
 
         # --- wiring ----------------------------------------------------------------------------------------
