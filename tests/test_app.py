@@ -1,5 +1,6 @@
 """The launched app, driven through gradio_client as another program would."""
 
+import json
 import time
 
 import numpy as np
@@ -42,10 +43,11 @@ def test_start_poll_second_start_stop_and_map(client):
     assert message == "Training started."
     message, _ = client.predict(api_name="/start")
     assert "already going" in message
-    wait_for(client, lambda text: "epoch 2" in text)  # one epoch done: a checkpoint exists
+    status = wait_for(client, lambda text: "epoch 2" in text)  # one epoch done: a checkpoint exists
+    loss_plot = json.loads(status[2]["plot"])
+    assert loss_plot["data"][0]["mode"] == "lines"
     assert "stop requested" in client.predict(api_name="/stop")
-    status = wait_for(client, lambda text: "STOPPED" in text, timeout=60)
-    assert status[2]["type"] == "plotly"  # the loss plot
+    wait_for(client, lambda text: "STOPPED" in text, timeout=60)
 
     table, umap = client.predict(api_name="/analyse")
     assert "trained encoder" in table and "raw pixels" in table

@@ -12,6 +12,8 @@ import sys
 
 from tqdm import tqdm
 
+from .training import TrainConfig
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a wrong argument costs one line on stderr (and exit status 2), not a usage dump."""
@@ -59,7 +61,7 @@ def _parse_params(pairs):
 
 def cmd_train(args):
     from .data import DataError
-    from .training import TrainConfig, TrainingRun
+    from .training import TrainingRun
 
     try:
         config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
@@ -132,16 +134,17 @@ def build_parser():
     tasks.add_argument("--json", action="store_true", help="machine-readable, with each task's parameters")
     tasks.set_defaults(func=cmd_tasks)
 
+    default = TrainConfig()
     train = sub.add_parser("train", help="pretrain an encoder with a pretext task")
-    train.add_argument("--data", default="shapes", help="shapes, digits, or a folder with one sub-folder per class")
-    train.add_argument("--task", default="rotation", help="a name from `tasks`")
-    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--data", default=default.data, help="shapes, digits, or a folder with one sub-folder per class")
+    train.add_argument("--task", default=default.task, help="a name from `tasks`")
+    train.add_argument("--epochs", type=int, default=default.epochs)
     train.add_argument("--out", required=True, help="run folder to write weights, config and metrics into")
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
-    train.add_argument("--encoder", default="auto", help="auto, small_cnn or resnet18")
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=int, default=default.batch_size)
+    train.add_argument("--lr", type=float, default=default.learning_rate, help="peak learning rate (AdamW)")
+    train.add_argument("--encoder", default=default.encoder, help="auto, small_cnn or resnet18")
+    train.add_argument("--device", default=default.device, help="auto, cpu or cuda")
+    train.add_argument("--seed", type=int, default=default.seed)
     train.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="a task parameter, e.g. --param temperature=0.2 (see `tasks --json`)")
     train.set_defaults(func=cmd_train)

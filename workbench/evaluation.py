@@ -5,6 +5,7 @@ neighbours from the training split, each voting with weight exp(similarity / 0.0
 solo-learn (Wu et al. 2018). Accuracy is measured on the held-out test split.
 """
 
+import os
 import threading
 
 import numpy as np
@@ -59,13 +60,16 @@ def feature_spread(features: torch.Tensor) -> float:
 
 # --- UMAP ------------------------------------------------------------------------------------------------
 # umap-learn compiles its numba kernels on first use (~40 s on two cores). `warm_up_umap` pays that in a
-# background thread when the app starts, so that nobody waits for it later.
+# background thread when the app starts, so that nobody waits for it later. The thread runs at the lowest CPU
+# priority: a training run started meanwhile keeps the cores (Linux gives each thread its own nice value).
 _umap_ready = threading.Event()
 
 
 def warm_up_umap() -> threading.Thread:
     def run():
         try:
+            if hasattr(os, "setpriority"):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
             umap_2d(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32), n_neighbors=5)
         finally:
             _umap_ready.set()

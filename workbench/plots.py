@@ -27,7 +27,10 @@ def loss_figure(steps: list[dict], total_steps: int) -> go.Figure:
                                y=np.array([r["loss"] for r in rows], dtype=np.float32),
                                mode="lines", line=dict(width=2, color="#d62728"), name="loss"))
     if total_steps:
-        fig.update_xaxes(range=[0, total_steps])  # the axis spans the whole run: the line shows how far it is
+        # The axis grows ahead of the line up to the whole run: early on the line fills the plot, later it
+        # shows how far the run has come.
+        last = rows[-1]["step"] if rows else 0
+        fig.update_xaxes(range=[0, min(total_steps, max(4 * last, 20))])
     return _layout(fig, "Pretext loss", "step", "loss")
 
 
@@ -50,8 +53,8 @@ def umap_figure(coords: np.ndarray, labels: np.ndarray, class_names: list[str], 
                                      marker=dict(size=5, color=PALETTE[c % len(PALETTE)], opacity=0.8)))
     _layout(fig, title, "", "", height=480)
     fig.update_layout(showlegend=True, legend=dict(itemsizing="constant"))
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     return fig
 
 

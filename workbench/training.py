@@ -9,7 +9,6 @@ Files in the run folder: config.json (what was asked), metrics.json (history), m
 heads, written atomically at every epoch end, only from finite weights).
 """
 
-import copy
 import dataclasses
 import math
 import threading
@@ -35,9 +34,9 @@ class TrainConfig:
     task: str = "rotation"
     task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params
     encoder: str = "auto"           # "auto": small_cnn on a CPU, resnet18 on a GPU
-    epochs: int = 20                # Shapes, small CNN, 2 CPU cores: ~6 s an epoch for rotation
+    epochs: int = 12                # rotation on Shapes, small CNN, 2 CPU cores: ~8 s an epoch, k-NN ≈ 0.84
     batch_size: int = 64            # on a CPU, more small steps learn faster per second than few big ones
-    learning_rate: float = 2e-3     # AdamW peak, after a linear warm-up, then a cosine decay to zero
+    learning_rate: float = 4e-3     # AdamW peak, after a linear warm-up, then a cosine decay to zero
     weight_decay: float = 1e-4
     device: str = "auto"            # "auto", "cpu" or "cuda"
     seed: int = 0
@@ -152,8 +151,10 @@ class TrainingRun:
             self._thread.join(timeout)
 
     def status(self) -> RunStatus:
+        """A snapshot. History records are never changed once appended, so copying the lists is enough."""
         with self._lock:
-            return copy.deepcopy(self._status)
+            return dataclasses.replace(self._status, steps=list(self._status.steps),
+                                       evals=list(self._status.evals))
 
     # --- the loop ------------------------------------------------------------------------------------------
     def run(self) -> RunStatus:

@@ -54,14 +54,16 @@ class SimCLR(PretextTask):
         crop_min_scale: float = param(0.25, "Smallest crop, as a fraction of the image area. The paper uses 0.08 "
                                       "on ImageNet; small images and small shapes need more context.",
                                       0.05, 1.0, 0.05)
-        rotation_degrees: float = param(0.0, "Random turn of each view, ± this many degrees. Not in the paper; "
-                                        "where objects appear at any tilt, the views must vary it too, or the "
-                                        "tilt becomes a cue to match views by.", 0.0, 180.0, 5.0)
+        rotation_degrees: float = param(180.0, "Random turn of each view, ± this many degrees. Not in the paper "
+                                        "(0 there); where objects appear at any tilt, as in Shapes, the views "
+                                        "must vary it too, or the tilt becomes a cue to match views by.",
+                                        0.0, 180.0, 5.0)
         color_jitter: float = param(1.0, "Colour-jitter strength s: brightness, contrast, saturation 0.8·s, hue "
                                     "0.2·s (the paper: 1.0 on ImageNet, 0.5 on CIFAR). Without it SimCLR matches "
                                     "views by colour alone.", 0.0, 1.5, 0.1)
         jitter_probability: float = param(0.8, "Chance that a view is colour-jittered.", 0.0, 1.0, 0.05)
-        grayscale_probability: float = param(0.2, "Chance that a view is turned grey.", 0.0, 1.0, 0.05)
+        grayscale_probability: float = param(0.5, "Chance that a view is turned grey (the paper: 0.2). More grey "
+                                             "views make colour a weaker cue.", 0.0, 1.0, 0.05)
         projection_dim: int = param(64, "Output size of the projection head; the loss lives there, the "
                                     "representation is taken before it.", 8, 1024, 8)
 

@@ -23,7 +23,7 @@ from ..models import ENCODERS, create_encoder  # noqa: E402
 from ..tasks import create_task, explanation, list_tasks, task_class  # noqa: E402
 from ..training import JobManager, TrainConfig  # noqa: E402
 
-DEFAULT_TASK = "rotation"
+DEFAULTS = TrainConfig()  # the page starts where the CLI does
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PREVIEW_IMAGES = 6
 ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp
@@ -128,14 +128,22 @@ def build_app(manager: JobManager) -> gr.Blocks:
             return f"⚠️ {error}", gr.Timer(active=manager.current is not None and manager.current.status().active)
         return "Training started.", gr.Timer(active=True)
 
-    def poll():
+    def poll(drawn):
+        """Status for the page. Plots are re-sent only when they have new points: redrawing a Plotly figure
+        costs the browser far more than building it costs the server, and both share the training's CPU."""
         run = manager.current
         status = run.status() if run else None
+        key = (status.out_dir, len(status.steps), len(status.evals)) if status else ("", 0, 0)
+        fresh_steps = drawn is None or key[:2] != drawn[:2]
+        fresh_evals = drawn is None or key[::2] != drawn[::2]
         return (
             _status_markdown(status),
             _progress_html(status),
-            plots.loss_figure(status.steps if status else [], status.total_steps if status else 0),
-            plots.knn_figure(status.evals if status else [], status.epochs if status else 0),
+            plots.loss_figure(status.steps if status else [], status.total_steps if status else 0)
+            if fresh_steps else gr.skip(),
+            plots.knn_figure(status.evals if status else [], status.epochs if status else 0)
+            if fresh_evals else gr.skip(),
+            key,
             gr.Timer(active=bool(status and status.active)),
         )
 
@@ -172,7 +180,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
 
         gr.Markdown("## 1 · Data")
         with gr.Row():
-            data = gr.Dropdown([(label, name) for name, label in BUILTIN.items()], value="shapes",
+            data = gr.Dropdown([(label, name) for name, label in BUILTIN.items()], value=DEFAULTS.data,
                                allow_custom_value=True, label="Data set", scale=2, elem_id="data",
                                info="A built-in set, or type the path of a folder with one sub-folder per class.")
             data_info = gr.Markdown(elem_id="data-info")
@@ -182,11 +190,11 @@ def build_app(manager: JobManager) -> gr.Blocks:
         gr.Markdown("## 2 · Pretext task")
         with gr.Row():
             with gr.Column(scale=1):
-                task = gr.Dropdown([(t.title, t.name) for t in tasks], value=DEFAULT_TASK, label="Task",
+                task = gr.Dropdown([(t.title, t.name) for t in tasks], value=DEFAULTS.task, label="Task",
                                    elem_id="task")
                 param_names, param_inputs, groups = [], [], []
                 for info in tasks:
-                    with gr.Group(visible=info.name == DEFAULT_TASK) as group:
+                    with gr.Group(visible=info.name == DEFAULTS.task) as group:
                         for spec in fields(task_class(info.name).Params):
                             param_names.append((info.name, spec.name))
                             param_inputs.append(_control(spec))
@@ -202,14 +210,15 @@ def build_app(manager: JobManager) -> gr.Blocks:
 
         gr.Markdown("## 4 · Pretrain")
         with gr.Row():
-            encoder = gr.Dropdown([("auto: small CNN on a CPU, ResNet-18 on a GPU", "auto")] +
-                                  [(label, name) for name, label in ENCODERS.items()], value="auto", label="Encoder")
-            epochs = gr.Slider(1, 200, value=20, step=1, label="Epochs")
-            batch_size = gr.Slider(16, 1024, value=64, step=16, label="Batch size")
-            lr = gr.Number(2e-3, label="Learning rate (AdamW peak)", minimum=1e-6, maximum=1)
-            seed = gr.Number(0, label="Seed", precision=0)
+            encoder = gr.Dropdown([("auto", "auto")] + [(label, name) for name, label in ENCODERS.items()],
+                                  value=DEFAULTS.encoder, label="Encoder",
+                                  info="auto: small CNN on a CPU, ResNet-18 on a GPU")
+            epochs = gr.Slider(1, 200, value=DEFAULTS.epochs, step=1, label="Epochs")
+            batch_size = gr.Slider(16, 1024, value=DEFAULTS.batch_size, step=16, label="Batch size")
+            lr = gr.Number(DEFAULTS.learning_rate, label="Learning rate (AdamW peak)", minimum=1e-6, maximum=1)
+            seed = gr.Number(DEFAULTS.seed, label="Seed", precision=0)
             device = gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
-                                 value="auto", label="Device")
+                                 value=DEFAULTS.device, label="Device")
         with gr.Row():
             start_button = gr.Button("Start", variant="primary", elem_id="start")
             pause_button = gr.Button("Pause", elem_id="pause")
@@ -238,8 +247,9 @@ def build_app(manager: JobManager) -> gr.Blocks:
             control_input.change(draw_preview, preview_inputs, preview, api_name=False)
         start_button.click(start, [data, task, encoder, epochs, batch_size, lr, seed, device, *param_inputs],
                            [message, timer], api_name="start")
-        poll_outputs = [status, progress, loss_plot, knn_plot, timer]
-        timer.tick(poll, None, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden")
+        drawn = gr.State(None)  # what this page's plots show: (run folder, steps, evals)
+        poll_outputs = [status, progress, loss_plot, knn_plot, drawn, timer]
+        timer.tick(poll, drawn, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden")
         stop_button.click(control("stop"), None, message, api_name="stop")
         pause_button.click(control("pause"), None, message, api_name="pause")
         resume_button.click(control("resume"), None, message, api_name="resume")
@@ -247,7 +257,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
         demo.load(show_data, data, [data_info, samples], api_name=False)
         demo.load(show_task, task, [task_card, *groups], api_name=False)
         demo.load(draw_preview, preview_inputs, preview, api_name=False)
-        demo.load(poll, None, poll_outputs, api_name=False)  # a reload re-attaches to a running job
+        demo.load(poll, drawn, poll_outputs, api_name=False)  # a reload re-attaches to a running job
     return demo
 
 
