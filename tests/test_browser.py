@@ -1,4 +1,5 @@
-"""The page in a real headless Chromium (Debian's), driven by Playwright: load, start, watch the loss line grow, stop."""
+"""The page in a real headless Chromium (Debian's), driven by Playwright: load, start, watch the loss line grow,
+stop."""
 
 import os
 import re

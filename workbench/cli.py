@@ -136,7 +136,8 @@ def build_parser():
 
     default = TrainConfig()
     train = sub.add_parser("train", help="pretrain an encoder with a pretext task")
-    train.add_argument("--data", default=default.data, help="shapes, digits, or a folder with one sub-folder per class")
+    train.add_argument("--data", default=default.data,
+                       help="shapes, digits, or a folder with one sub-folder per class")
     train.add_argument("--task", default=default.task, help="a name from `tasks`")
     train.add_argument("--epochs", type=int, default=default.epochs)
     train.add_argument("--out", required=True, help="run folder to write weights, config and metrics into")

@@ -121,8 +121,7 @@ class TrainingRun:
         self._unpaused.set()
         self._thread: threading.Thread | None = None
         self._status = RunStatus(epochs=config.epochs, task=config.task, device=str(self.device),
-                                 encoder=self.encoder_name,
-                                 out_dir=str(self.out_dir))
+                                 encoder=self.encoder_name, out_dir=str(self.out_dir))
 
     # --- control, safe to call from any thread -----------------------------------------------------------
     def start(self) -> "TrainingRun":

@@ -15,6 +15,7 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from .. import plots  # noqa: E402
 from ..data import BUILTIN, DataError, load_dataset  # noqa: E402
@@ -39,8 +40,6 @@ def _picture(image: torch.Tensor) -> np.ndarray:
 
 def _preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
     """One picture of a whole preview: a row per source image, each cell captioned underneath."""
-    from PIL import Image, ImageDraw, ImageFont
-
     cell = _picture(rows[0].images[0]).shape[0]
     columns = max(len(row.images) for row in rows)
     grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
@@ -133,9 +132,10 @@ def build_app(manager: JobManager) -> gr.Blocks:
         costs the browser far more than building it costs the server, and both share the training's CPU."""
         run = manager.current
         status = run.status() if run else None
-        key = (status.out_dir, len(status.steps), len(status.evals)) if status else ("", 0, 0)
-        fresh_steps = drawn is None or key[:2] != drawn[:2]
-        fresh_evals = drawn is None or key[::2] != drawn[::2]
+        run_dir, n_steps, n_evals = (status.out_dir, len(status.steps), len(status.evals)) if status else ("", 0, 0)
+        shown_dir, shown_steps, shown_evals = drawn or (None, None, None)
+        fresh_steps = (run_dir, n_steps) != (shown_dir, shown_steps)
+        fresh_evals = (run_dir, n_evals) != (shown_dir, shown_evals)
         return (
             _status_markdown(status),
             _progress_html(status),
@@ -143,7 +143,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
             if fresh_steps else gr.skip(),
             plots.knn_figure(status.evals if status else [], status.epochs if status else 0)
             if fresh_evals else gr.skip(),
-            key,
+            (run_dir, n_steps, n_evals),
             gr.Timer(active=bool(status and status.active)),
         )
 
@@ -269,7 +269,8 @@ def _control(spec):
     if meta["low"] is not None and meta["high"] is not None:
         return gr.Slider(meta["low"], meta["high"], value=spec.default, step=meta["step"], label=label,
                          info=meta["help"])
-    return gr.Number(spec.default, label=label, info=meta["help"], precision=0 if isinstance(spec.default, int) else None)
+    precision = 0 if isinstance(spec.default, int) else None
+    return gr.Number(spec.default, label=label, info=meta["help"], precision=precision)
 
 
 def serve(host="127.0.0.1", port=7860, runs_root="runs", block=True):
