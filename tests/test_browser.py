@@ -1,5 +1,5 @@
 """The page in a real headless Chromium (Debian's), driven by Playwright: load, start, watch the loss line grow,
-stop."""
+reload and find the run again, stop."""
 
 import os
 import re
@@ -52,7 +52,7 @@ def stop_run(page):
 
 
 @pytest.mark.browser
-def test_page_loads_trains_draws_the_loss_and_stops(app_url, tmp_path):
+def test_page_loads_trains_draws_the_loss_survives_a_reload_and_stops(app_url, tmp_path):
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (tests/run.sh does)"
     wait_until_served(app_url)
     shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
@@ -76,6 +76,10 @@ def test_page_loads_trains_draws_the_loss_and_stops(app_url, tmp_path):
             first = wait_for_points(page, more_than=2)  # a line, not a dot: several points
             later = wait_for_points(page, more_than=first)  # and it grows as training goes on
             print(f"\nloss line: {first} points, then {later}")
+
+            page.reload()  # the run belongs to the server: a reloaded page re-attaches to it
+            expect(page.locator("#status")).to_contain_text("RUNNING", timeout=LONG)
+            wait_for_points(page, more_than=later)
 
             shot = shots / "page-training.png"
             page.screenshot(path=str(shot), full_page=True)
