@@ -9,10 +9,14 @@
 import argparse
 import json
 import sys
+from dataclasses import fields
 
 from tqdm import tqdm
 
-from .training import TrainConfig
+from .data import DataError
+from .evaluation import probe_run
+from .tasks import list_tasks, task_class
+from .training import TrainConfig, TrainingRun
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,10 +32,6 @@ def _fail(message: str, code: int = 1):
 
 
 def cmd_tasks(args):
-    from dataclasses import fields
-
-    from .tasks import list_tasks, task_class
-
     infos = list_tasks()
     if args.json:
         rows = []
@@ -60,9 +60,6 @@ def _parse_params(pairs):
 
 
 def cmd_train(args):
-    from .data import DataError
-    from .training import TrainingRun
-
     try:
         config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
                              encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
@@ -96,9 +93,6 @@ def cmd_train(args):
 
 
 def cmd_probe(args):
-    from .data import DataError
-    from .evaluation import probe_run
-
     try:
         result = probe_run(args.run_dir)
     except (FileNotFoundError, ValueError, DataError) as error:
@@ -114,7 +108,7 @@ def cmd_probe(args):
 
 
 def cmd_serve(args):
-    from .ui.app import serve
+    from .ui.app import serve  # Gradio is imported only by the command that serves the page
 
     serve(host=args.host, port=args.port, runs_root=args.runs)
     return 0
