@@ -23,9 +23,9 @@ def _chance(p, n, gen, device):
     return torch.rand(n, generator=gen, device=device) < p
 
 
-def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0.5, degrees=0.0):
-    """Crop a random area fraction in `scale` with aspect ratio in `ratio`, resize back, maybe flip, and turn
-    by a random angle in ±`degrees` — all as one affine resampling per image."""
+def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0.5, degrees=0.0, size=None):
+    """Crop a random area fraction in `scale` with aspect ratio in `ratio`, resize to `size` (default: the
+    input's), maybe flip, and turn by a random angle in ±`degrees` — all as one affine resampling per image."""
     b, device = x.shape[0], x.device
     area = _uniform(scale[0], scale[1], b, gen, device)
     log_ratio = _uniform(math.log(ratio[0]), math.log(ratio[1]), b, gen, device)
@@ -43,7 +43,8 @@ def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0
     theta[:, 1, 0] = width * flip * sin
     theta[:, 1, 1] = height * cos
     theta[:, 1, 2] = centre_y
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out_size = size or x.shape[-1]
+    grid = F.affine_grid(theta, [b, x.shape[1], out_size, out_size], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
@@ -86,3 +87,14 @@ def _hue_rotation(angle):
 def random_grayscale(x, gen, p=0.2):
     turn_grey = _chance(p, x.shape[0], gen, x.device)[:, None, None, None]
     return torch.where(turn_grey, _grey(x).expand_as(x), x)
+
+
+def solarize(x, gen, p=0.2, threshold=0.5):
+    """With probability p per image, invert every pixel above `threshold` (BYOL's second view)."""
+    apply = _chance(p, x.shape[0], gen, x.device)[:, None, None, None]
+    return torch.where(apply & (x >= threshold), 1 - x, x)
+
+
+def gaussian_noise(x, gen, std=0.05):
+    """Fresh pixel noise for every image and every call: a nuisance drawn per view, never stored."""
+    return (x + std * torch.randn(x.shape, generator=gen, device=x.device)).clamp(0, 1)

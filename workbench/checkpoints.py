@@ -8,6 +8,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .models import create_encoder
+from .tasks import create_task
 
 
 def write_json(path: Path, data) -> None:
@@ -23,14 +24,16 @@ def save_weights(module: torch.nn.Module, path: Path, metadata: dict[str, str]) 
     os.replace(tmp, path)
 
 
-def load_encoder(run_dir: str | Path, device="cpu"):
-    """The trained encoder of a run folder and the run's saved config (a dict)."""
+def load_task(run_dir: str | Path, device="cpu", trained: bool = True):
+    """The whole task of a run folder (encoder, heads, target networks, state), rebuilt from its config, and
+    the config (a dict). With `trained=False`: the same task at its random initialisation (the seed's)."""
     run_dir = Path(run_dir)
     config_file, weights_file = run_dir / "config.json", run_dir / "model.safetensors"
     if not config_file.is_file() or not weights_file.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run folder: it needs config.json and model.safetensors")
     config = json.loads(config_file.read_text(encoding="utf-8"))
-    encoder = create_encoder(config["encoder_resolved"])
-    state = load_file(str(weights_file), device=str(device))
-    encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")})
-    return encoder.to(device), config
+    task = create_task(config["task"], create_encoder(config["encoder_resolved"], seed=config["seed"]),
+                       **config["task_params"])
+    if trained:
+        task.load_state_dict(load_file(str(weights_file), device="cpu"))
+    return task.to(device).eval(), config

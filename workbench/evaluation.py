@@ -12,22 +12,39 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .tasks import PretextTask
+
 KNN_K = 20
 KNN_TEMPERATURE = 0.07
 
 
 @torch.no_grad()
-def embed(encoder, images: torch.Tensor, device="cpu", batch_size=512) -> torch.Tensor:
-    """uint8 images (N, 3, H, W) → L2-normalised features (N, D) on the CPU, in eval mode (BN statistics)."""
-    was_training = encoder.training
-    encoder.eval()
+def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=True) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) → features (N, D) on the CPU, L2-normalised unless asked not to, in eval
+    mode (BN statistics). `model` is a task (its `features` are the representation) or a bare encoder."""
+    features_of = model.features if isinstance(model, PretextTask) else model
+    was_training = model.training
+    model.eval()
     chunks = []
     for start in range(0, len(images), batch_size):
         batch = images[start:start + batch_size].to(device).float().div_(255)
         batch = batch.contiguous(memory_format=torch.channels_last)
-        chunks.append(F.normalize(encoder(batch).float(), dim=1).cpu())
-    encoder.train(was_training)
+        features = features_of(batch).float()
+        chunks.append((F.normalize(features, dim=1) if normalize else features).cpu())
+    model.train(was_training)
     return torch.cat(chunks)
+
+
+def stratified_sample(labels: torch.Tensor, count: int, gen: torch.Generator) -> torch.Tensor:
+    """Indices of up to `count` items drawn at random, every class in proportion to its size."""
+    if count >= len(labels):
+        return torch.arange(len(labels))
+    picked = []
+    for c in labels.unique():
+        rows = (labels == c).nonzero().flatten()
+        share = max(1, round(count * len(rows) / len(labels)))
+        picked.append(rows[torch.randperm(len(rows), generator=gen)[:share]])
+    return torch.cat(picked).sort().values
 
 
 def raw_pixel_features(images: torch.Tensor) -> torch.Tensor:
@@ -53,9 +70,17 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k=KNN
 
 
 def feature_spread(features: torch.Tensor) -> float:
-    """Collapse monitor: std of L2-normalised features per dimension × √D — about 1 when healthy, → 0 when
-    every image gets the same embedding (SimSiam paper, Sec. 4.1)."""
+    """Collapse monitor: std of L2-normalised features per dimension, in units of 1/√D — about 1 when
+    healthy, → 0 when every image gets the same embedding (SimSiam paper, Sec. 4.1)."""
     return (features.std(dim=0).mean() * features.shape[1] ** 0.5).item()
+
+
+def effective_rank(features: torch.Tensor) -> float:
+    """RankMe (Garrido et al. 2023): exp of the entropy of the normalised singular values — how many
+    dimensions the embedding really uses; 1 when collapsed to a line or a point."""
+    singular = torch.linalg.svdvals(features.double() - features.double().mean(0))
+    p = singular / singular.sum().clamp_min(1e-12) + 1e-12
+    return float((-(p * p.log()).sum()).exp())
 
 
 # --- UMAP ------------------------------------------------------------------------------------------------
@@ -95,13 +120,12 @@ def umap_2d(features, n_neighbors=15, seed=0) -> np.ndarray:
 # --- a finished (or stopped) run, measured against its baselines ------------------------------------------
 def probe_run(run_dir, device="cpu") -> dict:
     """k-NN top-1 of the run's encoder, of the same network at its random initialisation, and of raw pixels."""
-    from .checkpoints import load_encoder
+    from .checkpoints import load_task
     from .data import load_dataset
-    from .models import create_encoder
 
-    encoder, config = load_encoder(run_dir, device)
+    encoder, config = load_task(run_dir, device)
     data = load_dataset(config["data"])
-    random_init = create_encoder(config["encoder_resolved"], seed=config["seed"]).to(device)  # where training began
+    random_init = load_task(run_dir, device, trained=False)[0]  # the same task where training began
 
     def score(features_of):
         return knn_accuracy(features_of(data.train_images), data.train_labels,
@@ -121,10 +145,10 @@ def probe_run(run_dir, device="cpu") -> dict:
 
 def map_run(run_dir, device="cpu"):
     """UMAP of the run encoder's features of the held-out images: (coords (N, 2), labels (N,), class names)."""
-    from .checkpoints import load_encoder
+    from .checkpoints import load_task
     from .data import load_dataset
 
-    encoder, config = load_encoder(run_dir, device)
+    encoder, config = load_task(run_dir, device)
     data = load_dataset(config["data"])
     features = embed(encoder, data.test_images, device)
     _umap_ready.wait(timeout=180)  # the first call would compile anyway; this only avoids compiling twice

@@ -21,9 +21,9 @@ import torch
 
 from .checkpoints import save_weights, write_json
 from .data import load_dataset
-from .evaluation import embed, feature_spread, knn_accuracy
+from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 from .models import ENCODERS, create_encoder, default_encoder
-from .tasks import create_task, make_params, task_class
+from .tasks import Progress, create_task, make_params, task_class
 
 EVAL_BANK, EVAL_QUERIES = 2000, 1000  # images used by the online k-NN after each epoch
 
@@ -33,20 +33,41 @@ class TrainConfig:
     data: str = "shapes"            # "shapes", "digits" or a folder of class sub-folders
     task: str = "rotation"
     task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params
-    encoder: str = "auto"           # "auto": small_cnn on a CPU, resnet18 on a GPU
-    epochs: int = 12                # rotation on Shapes, small CNN, 2 CPU cores: ~8 s an epoch, k-NN ≈ 0.84
-    batch_size: int = 64            # on a CPU, more small steps learn faster per second than few big ones
-    learning_rate: float = 4e-3     # AdamW peak, after a linear warm-up, then a cosine decay to zero
-    weight_decay: float = 1e-4
+    encoder: str = "auto"           # "auto": the task's own, else small_cnn on a CPU and resnet18 on a GPU
+    # None: the task's preset for the device (see `tasks --json`); a value overrides it.
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None  # peak, after a linear warm-up, then a cosine decay to zero
+    weight_decay: float | None = None
+    optimizer: str | None = None    # "adamw" or "sgd"
     device: str = "auto"            # "auto", "cpu" or "cuda"
     seed: int = 0
 
+    def resolved(self) -> "TrainConfig":
+        """Every value filled in: the task's preset for the device where the user set none; params typed."""
+        task_cls = task_class(self.task)
+        device = resolve_device(self.device)
+        preset = task_cls.preset_for(device.type)
+        encoder = self.encoder
+        if encoder == "auto":
+            encoder = task_cls.encoders[0] if task_cls.encoders else default_encoder(device)
+        params = dataclasses.asdict(make_params(task_cls, self.task_params))
+        filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
+                  for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "optimizer")}
+        return dataclasses.replace(self, task_params=params, encoder=encoder, **filled)
+
     def validate(self) -> None:
-        """Raise ValueError with a message a user can act on."""
+        """Raise ValueError with a message a user can act on (call on a resolved config)."""
         task_cls = task_class(self.task)
         make_params(task_cls, self.task_params)
-        if self.encoder != "auto" and self.encoder not in ENCODERS:
+        if self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r}; choose from auto, {', '.join(ENCODERS)}")
+        if task_cls.encoders and self.encoder not in task_cls.encoders:
+            raise ValueError(f"{self.task} trains only {', '.join(task_cls.encoders)}, not {self.encoder}")
+        if not task_cls.encoders and self.encoder not in ("small_cnn", "resnet18"):
+            raise ValueError(f"{self.task} trains a CNN encoder (small_cnn or resnet18), not {self.encoder}")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from adamw, sgd")
         if not 1 <= self.epochs <= 10_000:
             raise ValueError(f"epochs must be between 1 and 10000, got {self.epochs}")
         if not 2 <= self.batch_size <= 8192:
@@ -107,13 +128,13 @@ class TrainingRun:
     """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread."""
 
     def __init__(self, config: TrainConfig, out_dir: str | Path):
+        config = config.resolved()
         config.validate()
-        params = make_params(task_class(config.task), config.task_params)
-        self.config = dataclasses.replace(config, task_params=dataclasses.asdict(params))  # typed, complete
+        self.config = config
         self.out_dir = Path(out_dir)
         self.device = resolve_device(config.device)
         self.dataset = load_dataset(config.data)  # raises DataError with a clear message before anything starts
-        self.encoder_name = default_encoder(self.device) if config.encoder == "auto" else config.encoder
+        self.encoder_name = config.encoder
         self.listeners: list[Callable[[str, RunStatus], None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -172,7 +193,11 @@ class TrainingRun:
         encoder = create_encoder(self.encoder_name, seed=cfg.seed)
         task = create_task(cfg.task, encoder, **cfg.task_params).to(device)
         task = task.to(memory_format=torch.channels_last)  # ~1.5x faster convolutions on a CPU
-        optimizer = torch.optim.AdamW(task.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        groups = task.param_groups(cfg.weight_decay)
+        if cfg.optimizer == "sgd":
+            optimizer = torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9)
+        else:
+            optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
         images = self.dataset.train_images.to(device)  # uint8, the whole set: batches are cut on the device
         batch_size = min(cfg.batch_size, len(images))
@@ -184,11 +209,16 @@ class TrainingRun:
             self._status.total_steps = total
             if self._status.state == "starting":  # it may have been paused already
                 self._status.state = "running"
+        self._pick_eval_subset()
         self._evaluate(task, epoch=0, step=0)
+
+        def embed_dataset():
+            return embed(task, images, device, normalize=False)
 
         use_amp = device.type == "cuda"  # bfloat16 autocast on GPUs; a CPU runs float32
         step, clock, images_seen, busy_seconds = 0, time.perf_counter(), 0, 0.0
         for epoch in range(1, cfg.epochs + 1):
+            task.on_epoch_start(Progress(step, total, epoch, cfg.epochs), embed_dataset)
             order = torch.randperm(len(images), generator=gen, device=device)
             for i in range(steps_per_epoch):
                 if not self._unpaused.is_set():
@@ -196,13 +226,15 @@ class TrainingRun:
                     clock = time.perf_counter()  # paused time is not training time
                 if self._stop.is_set():
                     return self._finish(task, "stopped", f"stopped at step {step} of {total}")
+                progress = Progress(step, total, epoch, cfg.epochs)
                 lr = learning_rate_at(step, total, cfg.learning_rate)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                batch = images[order[i * batch_size:(i + 1) * batch_size]].float().div_(255)
+                indices = order[i * batch_size:(i + 1) * batch_size]
+                batch = images[indices].float().div_(255)
                 batch = batch.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = task.training_step(batch, gen)
+                    out = task.training_step(batch, gen, progress, indices)
                 loss = out.loss.item()
                 if not math.isfinite(loss):
                     return self._finish(task, "failed", f"the loss became {loss} at step {step}: training stopped "
@@ -210,15 +242,18 @@ class TrainingRun:
                                         save=False)
                 optimizer.zero_grad(set_to_none=True)
                 out.loss.backward()
+                task.before_optimizer_step(progress)
                 optimizer.step()
+                task.after_optimizer_step(progress)
                 step += 1
                 now = time.perf_counter()
                 busy_seconds += now - clock
                 clock = now
                 images_seen += batch_size
                 speed = images_seen / busy_seconds
+                metrics = {name: float(value) for name, value in out.metrics.items()}
                 record = {"step": step, "epoch": epoch, "loss": loss, "lr": lr, "images_per_second": speed,
-                          **out.metrics}
+                          **metrics}
                 with self._lock:
                     s = self._status
                     s.steps.append(record)
@@ -230,15 +265,23 @@ class TrainingRun:
             self._save(task)
         self._finish(task, "finished", f"finished {cfg.epochs} epochs in {busy_seconds:.0f} s", save=False)
 
+    def _pick_eval_subset(self):
+        """A bank and queries drawn at random, stratified by class, once per run: a folder is stored in class
+        order, so its first 2,000 images may hold only a few of its classes."""
+        data, gen = self.dataset, torch.Generator().manual_seed(self.config.seed)
+        self._bank = stratified_sample(data.train_labels, EVAL_BANK, gen)
+        self._queries = stratified_sample(data.test_labels, EVAL_QUERIES, gen)
+
     def _evaluate(self, task, epoch, step):
-        """Online k-NN accuracy and collapse monitor on a fixed subset of the data."""
+        """Online k-NN accuracy and the collapse monitor on a fixed subset of the data."""
         data = self.dataset
-        bank = embed(task.encoder, data.train_images[:EVAL_BANK], self.device)
-        queries = embed(task.encoder, data.test_images[:EVAL_QUERIES], self.device)
-        accuracy = knn_accuracy(bank, data.train_labels[:EVAL_BANK], queries, data.test_labels[:EVAL_QUERIES])
+        bank = embed(task, data.train_images[self._bank], self.device)
+        queries = embed(task, data.test_images[self._queries], self.device)
+        accuracy = knn_accuracy(bank, data.train_labels[self._bank], queries, data.test_labels[self._queries])
         with self._lock:
             self._status.evals.append({"epoch": epoch, "step": step, "knn_top1": accuracy,
-                                       "feature_spread": feature_spread(queries)})
+                                       "feature_spread": feature_spread(queries),
+                                       "effective_rank": effective_rank(queries)})
         self._emit("eval")
 
     def _save(self, task):

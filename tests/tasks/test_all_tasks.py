@@ -2,84 +2,114 @@
 
 import dataclasses
 import math
+import re
 
 import pytest
 import torch
 
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import create_task, explanation, list_tasks, make_params, task_class
+from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, create_task, explanation, list_tasks,
+                             make_params, task_class)
 
 NAMES = [info.name for info in list_tasks()]
 
 
-def images(n=8):
-    x, _ = generate_shapes(n, seed=0)
+def images(n=8, seed=0):
+    x, _ = generate_shapes(n, seed=seed)
     return x.float() / 255
 
 
+def build(name, seed=0) -> PretextTask:
+    cls = task_class(name)
+    return create_task(name, create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=seed))
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_step_gives_a_finite_loss_and_a_gradient_to_every_parameter(name):
-    torch.manual_seed(0)
-    task = create_task(name, create_encoder("small_cnn"))
-    out = task.training_step(images(), torch.Generator().manual_seed(0))
+def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name):
+    task = build(name)
+    out = task.training_step(images(), torch.Generator().manual_seed(0), Progress(3, 10, 1, 2),
+                             torch.arange(8))
     assert out.loss.dim() == 0 and math.isfinite(out.loss.item())
     out.loss.backward()
     missing = [n for n, p in task.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
     assert not missing, f"no gradient reaches {missing}"
+    assert any(p.grad is not None and p.grad.any() for p in task.encoder.parameters())
 
 
+@pytest.mark.parametrize("predict", [False, True], ids=["inputs", "predictions"])
 @pytest.mark.parametrize("name", NAMES)
-def test_preview_rows_hold_images_with_one_caption_each(name):
-    task = create_task(name, create_encoder("small_cnn"))
-    rows = task.preview(images(3), torch.Generator().manual_seed(0))
+def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict):
+    task = build(name).eval()
+    rows = task.preview(images(3), torch.Generator().manual_seed(0), predict=predict)
     assert len(rows) == 3
     for row in rows:
-        assert row.images.dim() == 4 and row.images.shape[1:] == (3, 32, 32)
-        assert len(row.captions) == len(row.images)
-        assert row.images.min() >= 0 and row.images.max() <= 1
+        assert len(row.images) == len(row.captions) >= 2
+        for image in row.images:
+            assert image.dim() == 3 and image.shape[0] == 3 and 8 <= image.shape[1] <= 64
+            assert image.min() >= 0 and image.max() <= 1
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_preview_is_what_training_draws_for_the_same_seed(name):
-    task = create_task(name, create_encoder("small_cnn"))
+def test_make_inputs_and_preview_are_reproducible_for_a_seed(name):
+    task = build(name)
     x = images(4)
-    first = task.preview(x, torch.Generator().manual_seed(5))
-    second = task.preview(x, torch.Generator().manual_seed(5))
-    assert all(torch.equal(a.images, b.images) for a, b in zip(first, second))
+
+    def flat(inputs):
+        if torch.is_tensor(inputs):
+            return [inputs]
+        if isinstance(inputs, dict):
+            inputs = list(inputs.values())
+        return [t for item in inputs for t in flat(item)] if isinstance(inputs, (list, tuple)) else []
+
+    first = flat(task.make_inputs(x, torch.Generator().manual_seed(5), torch.arange(4)))
+    second = flat(task.make_inputs(x, torch.Generator().manual_seed(5), torch.arange(4)))
+    assert first and all(torch.equal(a, b) for a, b in zip(first, second))
+    rows_a = task.preview(x, torch.Generator().manual_seed(5))
+    rows_b = task.preview(x, torch.Generator().manual_seed(5))
+    assert all(torch.equal(a, b) for ra, rb in zip(rows_a, rows_b) for a, b in zip(ra.images, rb.images))
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_info_card_and_params_are_complete(name):
+def test_info_card_preset_and_params_are_complete(name):
     cls = task_class(name)
     info = cls.info
     assert info.name == name and cls.__module__.endswith("." + name)  # one name everywhere
     assert all([info.family, info.title, info.summary, info.paper, info.paper_url.startswith("https://"),
                 info.look_for])
-    assert len(explanation(name)) > 200
+    card = explanation(name)
+    for section in CARD_SECTIONS:
+        assert re.search(rf"\*\*{section}[^*]*\*\*", card), f"the card of {name} lacks '{section}'"
+    assert "$$" in card and info.paper_url in card
+    for preset in (cls.preset, cls.gpu_preset):
+        assert preset.epochs >= 1 and preset.batch_size >= 2 and 0 < preset.learning_rate < 1
+        assert preset.optimizer in ("adamw", "sgd")
     for spec in dataclasses.fields(cls.Params):
         meta = spec.metadata
         assert meta["help"], f"{name}.{spec.name} needs a help text"
         if meta["low"] is not None:
             assert meta["low"] <= spec.default <= meta["high"]
+        if meta["choices"] is not None:
+            assert spec.default in meta["choices"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_state_round_trips(name):
-    a = create_task(name, create_encoder("small_cnn", seed=1))
-    b = create_task(name, create_encoder("small_cnn", seed=2))
+def test_state_round_trips_and_rebuilds_the_same_features(name):
+    a, b = build(name, seed=1), build(name, seed=2)
+    a.training_step(images(), torch.Generator().manual_seed(0), Progress(), torch.arange(8))  # state moves
     b.load_state_dict(a.state_dict())
     a.eval(), b.eval()
-    x = images(4)
-    assert torch.equal(a.encoder(x), b.encoder(x))
+    x = images(4, seed=3)
+    assert torch.equal(a.features(x), b.features(x))
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key]), key
 
 
 def test_bad_parameters_are_refused_with_the_reason():
-    cls = task_class(NAMES[0])
+    cls = task_class("simclr")
     with pytest.raises(ValueError, match="has no parameter 'nonsense'"):
         make_params(cls, {"nonsense": 1})
-    first = dataclasses.fields(cls.Params)[0]
     with pytest.raises(ValueError, match="outside its range"):
-        make_params(cls, {first.name: first.metadata["high"] * 10 + 1})
+        make_params(cls, {"temperature": 1e6})
     with pytest.raises(ValueError, match="must be a"):
-        make_params(cls, {first.name: "lots"})
+        make_params(cls, {"temperature": "lots"})

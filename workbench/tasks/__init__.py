@@ -8,9 +8,11 @@
     ValueError: unknown task 'nonsense'; choose from: rotation, simclr
 """
 
+import importlib
+import importlib.util
 from pathlib import Path
 
-from .base import PreviewRow, PretextTask, StepOutput, TaskInfo, make_params, param
+from .base import PreviewRow, PretextTask, Preset, Progress, StepOutput, TaskInfo, make_params, param
 
 _REGISTRY: dict[str, type[PretextTask]] = {}
 # Explanation cards live with the other assets at the repository's top (the app runs from a checkout).
@@ -40,14 +42,31 @@ def create_task(name: str, encoder, **overrides) -> PretextTask:
     return cls(encoder, make_params(cls, overrides))
 
 
+# Every card has these sections, in bold at the start of a paragraph, and its loss as a $$ formula.
+CARD_SECTIONS = ("The pretext task", "The loss", "Why it learns", "What to look for", "How it fails")
+
+
 def explanation(name: str) -> str:
-    """The task's explanation card (Markdown) for students."""
+    """The task's explanation card (Markdown) for students, ending with its paper and a link."""
+    info = task_class(name).info
     card = EXPLANATIONS / f"{name}.md"
-    return card.read_text(encoding="utf-8") if card.exists() else task_class(name).info.summary
+    text = card.read_text(encoding="utf-8") if card.exists() else info.summary
+    return f"{text.rstrip()}\n\n**Paper:** [{info.paper}]({info.paper_url})"
 
 
-# Importing a task module registers it. Listed by hand so that what is in the catalogue is plain to see.
-from . import rotation, simclr  # noqa: E402,F401
+# Importing a task module registers it. Listed by hand, by family, so that the catalogue is plain to see.
+CATALOGUE = (
+    "rotation", "jigsaw", "relative_position",                             # predict a transformation
+    "colorization", "inpainting", "mae", "denoising_ae", "vae",           # reconstruct
+    "simclr", "moco",                                                      # contrast
+    "byol", "simsiam", "dino",                                             # self-distillation
+    "barlow_twins", "vicreg",                                              # reduce redundancy
+    "deepcluster", "swav",                                                 # cluster
+    "gan",                                                                 # generate
+)
+for _name in CATALOGUE:  # TODO(catalogue): plain imports once every module has landed
+    if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
+        importlib.import_module(f"{__name__}.{_name}")
 
-__all__ = ["PreviewRow", "PretextTask", "StepOutput", "TaskInfo", "create_task", "explanation", "list_tasks",
-           "make_params", "param", "register_task", "task_class"]
+__all__ = ["CARD_SECTIONS", "PreviewRow", "PretextTask", "Preset", "Progress", "StepOutput", "TaskInfo",
+           "create_task", "explanation", "list_tasks", "make_params", "param", "register_task", "task_class"]

@@ -1,13 +1,24 @@
 """What every pretext task provides, so that the engine, the page and the command line can use any of them.
 
-A task is an `nn.Module` that owns the encoder and its own heads. It turns a batch of images into the
-inputs and targets of its pretext problem (`make_inputs`), scores them (`loss`), and shows a student what
-the model is fed (`preview`) — with the same `make_inputs`, so the preview is exactly what training draws.
+A task is an `nn.Module` that owns the encoder and every network of its method (heads, decoders, a target
+network, a generator). The engine calls it in this order (solo-learn and lightly have the same seams):
+
+    on_epoch_start(progress, embed_dataset)      once an epoch: DeepCluster's k-means over all features
+    make_inputs(images, gen, indices)           every step: views, masked inputs, targets
+    loss(inputs, progress) -> StepOutput        every step
+    before_optimizer_step(progress)             gradient clipping, frozen layers
+    after_optimizer_step(progress)              EMA / momentum targets, prototype normalisation
+    features(images)                            every probe, k-NN, UMAP: what the representation is
+
+`preview` draws what the model is fed with the same `make_inputs`, so the preview is exactly what training
+draws; with `predict=True` it adds the model's answers (a predicted turn, a reconstruction).
+State that lives across steps (a queue of negatives, a centre) is a registered buffer: it travels with the
+state dict, so a checkpoint keeps it.
 """
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
@@ -22,47 +33,109 @@ class TaskInfo:
     paper: str      # "Chen et al., A Simple Framework for Contrastive Learning..., ICML 2020"
     paper_url: str
     look_for: str   # what a student should watch while it trains
+    knn_weak: bool = False  # features known to be weak under k-NN (MAE, VAE, GAN): read the linear probe
 
 
-def param(default, help: str, low=None, high=None, step=None):
-    """A task hyper-parameter: its default, a coaching help text and its valid range (used by UI and CLI)."""
-    return field(default=default, metadata={"help": help, "low": low, "high": high, "step": step})
+@dataclass(frozen=True)
+class Preset:
+    """A recipe with which the task learns; the engine uses it for every value the user does not set."""
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"  # "adamw", or "sgd" with momentum 0.9
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where training is: what schedules (momentum, temperature warm-up) depend on."""
+    step: int = 0
+    total_steps: int = 1
+    epoch: int = 1
+    epochs: int = 1
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / max(1, self.total_steps))
+
+
+def param(default, help: str, low=None, high=None, step=None, choices=None, lab: str | None = None):
+    """A task hyper-parameter: its default, a coaching help text, its valid range or choices (UI and CLI).
+
+    `lab` marks a switch of the collapse lab — a setting that breaks the method on purpose — and says what
+    breaks."""
+    return field(default=default, metadata={"help": help, "low": low, "high": high, "step": step,
+                                            "choices": choices, "lab": lab})
 
 
 @dataclass
 class PreviewRow:
-    """One source image and what the task makes of it: images (K, 3, H, W) in [0, 1] with a caption each."""
-    images: torch.Tensor
+    """One source image and what the task makes of it: images (3, h, w) in [0, 1], a caption each. Sizes
+    may differ within a row (multi-crop)."""
+    images: list[torch.Tensor]
     captions: list[str]
 
 
 @dataclass
 class StepOutput:
     loss: torch.Tensor                                       # scalar to minimise
-    metrics: dict[str, float] = field(default_factory=dict)  # extra numbers to plot, e.g. pretext accuracy
+    metrics: dict[str, Any] = field(default_factory=dict)  # numbers (or 0-d tensors) to plot, e.g. accuracy
 
 
 class PretextTask(nn.Module):
     info: ClassVar[TaskInfo]
     Params: ClassVar[type]  # a dataclass of `param(...)` fields
+    preset: ClassVar[Preset] = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # built-in data, a CPU
+    gpu_preset: ClassVar[Preset] = Preset(epochs=200, batch_size=512, learning_rate=1e-3)  # CIFAR-sized, GPU
+    encoders: ClassVar[tuple[str, ...] | None] = None  # encoders it can train (first: default); None: any CNN
 
     def __init__(self, encoder: nn.Module, params=None):
         super().__init__()
         self.encoder = encoder
         self.params = params if params is not None else self.Params()
 
-    def make_inputs(self, images: torch.Tensor, gen: torch.Generator) -> Any:
-        """Images (B, 3, H, W) in [0, 1] → whatever `loss` needs: views, masked inputs, targets."""
+    # --- every step --------------------------------------------------------------------------------------
+    def make_inputs(self, images: torch.Tensor, gen: torch.Generator, indices: torch.Tensor | None = None) -> Any:
+        """Images (B, 3, H, W) in [0, 1] (and their indices in the data set) → what `loss` needs."""
         raise NotImplementedError
 
-    def loss(self, inputs: Any) -> StepOutput:
+    def loss(self, inputs: Any, progress: Progress) -> StepOutput:
         raise NotImplementedError
 
-    def preview(self, images: torch.Tensor, gen: torch.Generator) -> list[PreviewRow]:
+    def training_step(self, images, gen, progress: Progress | None = None, indices=None) -> StepOutput:
+        return self.loss(self.make_inputs(images, gen, indices), progress or Progress())
+
+    # --- what the probes see -----------------------------------------------------------------------------
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The representation (B, D) that k-NN, probes and maps measure."""
+        return self.encoder(images)
+
+    # --- hooks the engine calls; no-ops unless a method needs them -----------------------------------------
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """Weight decay on weights only, never on biases and norms (as in BYOL, DINO, MAE)."""
+        decay, no_decay = [], []
+        for parameter in self.parameters():
+            if parameter.requires_grad:
+                (decay if parameter.ndim > 1 else no_decay).append(parameter)
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+    def on_epoch_start(self, progress: Progress, embed_dataset: Callable[[], torch.Tensor]) -> None:
+        """`embed_dataset()` gives `features` of every training image (N, D), in data-set order."""
+
+    def before_optimizer_step(self, progress: Progress) -> None:
+        pass
+
+    def after_optimizer_step(self, progress: Progress) -> None:
+        pass
+
+    # --- for students ------------------------------------------------------------------------------------
+    def preview(self, images: torch.Tensor, gen: torch.Generator, predict: bool = False) -> list[PreviewRow]:
+        """One row per image: what training feeds the model, and with `predict`, what the model answers."""
         raise NotImplementedError
 
-    def training_step(self, images: torch.Tensor, gen: torch.Generator) -> StepOutput:
-        return self.loss(self.make_inputs(images, gen))
+    @classmethod
+    def preset_for(cls, device_type: str) -> Preset:
+        return cls.gpu_preset if device_type == "cuda" else cls.preset
 
 
 def make_params(task_cls: type[PretextTask], overrides: dict[str, Any] | None = None):
@@ -79,8 +152,10 @@ def make_params(task_cls: type[PretextTask], overrides: dict[str, Any] | None = 
             value = _parse_bool(raw) if kind is bool else kind(raw)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
-        low, high = spec.metadata.get("low"), spec.metadata.get("high")
-        if kind is not bool and ((low is not None and value < low) or (high is not None and value > high)):
+        low, high, choices = spec.metadata["low"], spec.metadata["high"], spec.metadata["choices"]
+        if choices is not None and value not in choices:
+            raise ValueError(f"{name} = {value!r} is not one of {', '.join(map(str, choices))}")
+        if kind not in (bool, str) and ((low is not None and value < low) or (high is not None and value > high)):
             raise ValueError(f"{name} = {value} is outside its range [{low}, {high}]: {spec.metadata['help']}")
         values[name] = value
     return task_cls.Params(**values)

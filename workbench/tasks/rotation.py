@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import augment
-from . import PreviewRow, PretextTask, StepOutput, TaskInfo, param, register_task
+from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 
 ROTATIONS = 4
 
@@ -45,6 +45,8 @@ class Rotation(PretextTask):
         paper_url="https://arxiv.org/abs/1803.07728",
         look_for="Loss falls from ln 4 ≈ 1.39; rotation accuracy rises from 25 % but stalls on symmetric shapes.",
     )
+    preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # Shapes, small CNN, 2 cores: ~2 min, k-NN ≈ 0.84
+    gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=5e-4)
 
     @dataclass
     class Params:
@@ -57,20 +59,26 @@ class Rotation(PretextTask):
         super().__init__(encoder, params)
         self.classifier = nn.Linear(encoder.feature_dim, ROTATIONS)
 
-    def make_inputs(self, images, gen):
+    def make_inputs(self, images, gen, indices=None):
         p = self.params
         images = augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0),
                                              flip_p=p.flip_probability)
         return rotate_all(images)  # "all four rotations of each image in the same batch" (Sec. 3.2)
 
-    def loss(self, inputs):
+    def loss(self, inputs, progress):
         rotated, labels = inputs
         logits = self.classifier(self.encoder(rotated))  # (R·B, R)
-        accuracy = (logits.argmax(1) == labels).float().mean().item()
+        accuracy = (logits.argmax(1) == labels).float().mean()
         return StepOutput(F.cross_entropy(logits, labels), {"rotation_accuracy": accuracy})
 
-    def preview(self, images, gen):
+    def preview(self, images, gen, predict=False):
         rotated, labels = self.make_inputs(images, gen)
+        captions = [f"label {r}: {90 * r}°" for r in labels.tolist()]
+        if predict:
+            with torch.no_grad():
+                probabilities = self.classifier(self.encoder(rotated)).softmax(1)  # (R·B, R)
+            confidence, guess = probabilities.max(1)
+            captions = [f"{90 * r}° → {90 * g}° {c:.0%}" for r, g, c in
+                        zip(labels.tolist(), guess.tolist(), confidence.tolist())]
         b = images.shape[0]
-        return [PreviewRow(rotated[i::b], [f"label {r}: {90 * r}°" for r in labels[i::b].tolist()])
-                for i in range(b)]
+        return [PreviewRow(list(rotated[i::b]), captions[i::b]) for i in range(b)]
