@@ -1,7 +1,7 @@
 """Command line: the same engine as the page.
 
     python -m workbench tasks [--json]
-    python -m workbench train --data shapes --task simclr --epochs 5 --out runs/first
+    python -m workbench train --data shapes --task simclr --out runs/first   # the task's preset
     python -m workbench probe runs/first [--json]
     python -m workbench serve [--host 127.0.0.1] [--port 7860]
 """
@@ -9,13 +9,14 @@
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import asdict, fields
 
 from tqdm import tqdm
 
 from .data import DataError
 from .evaluation import probe_run
-from .tasks import list_tasks, task_class
+from .models import ENCODERS
+from .tasks import explanation, list_tasks, task_class
 from .training import TrainConfig, TrainingRun
 
 
@@ -31,21 +32,23 @@ def _fail(message: str, code: int = 1):
     return code
 
 
+def task_description(name: str) -> dict:
+    """Everything the catalogue says about a task: info, card, presets and parameters (for --json)."""
+    cls = task_class(name)
+    params = [{"name": f.name, "default": f.default, "help": f.metadata["help"], "low": f.metadata["low"],
+               "high": f.metadata["high"], "choices": f.metadata["choices"], "collapse_lab": f.metadata["lab"]}
+              for f in fields(cls.Params)]
+    return {**asdict(cls.info), "card": explanation(name), "encoders": cls.encoders,
+            "preset": asdict(cls.preset), "gpu_preset": asdict(cls.gpu_preset), "params": params}
+
+
 def cmd_tasks(args):
     infos = list_tasks()
     if args.json:
-        rows = []
-        for info in infos:
-            params = [{"name": f.name, "default": f.default, "help": f.metadata["help"],
-                       "low": f.metadata["low"], "high": f.metadata["high"]}
-                      for f in fields(task_class(info.name).Params)]
-            rows.append({"name": info.name, "family": info.family, "title": info.title, "summary": info.summary,
-                         "paper": info.paper, "paper_url": info.paper_url, "look_for": info.look_for,
-                         "params": params})
-        print(json.dumps(rows, indent=1))
+        print(json.dumps([task_description(info.name) for info in infos], indent=1))
     else:
         for info in infos:
-            print(f"{info.name:<12} {info.family:<28} {info.summary}")
+            print(f"{info.name:<18} {info.family:<28} {info.summary}")
     return 0
 
 
@@ -63,12 +66,16 @@ def cmd_train(args):
     try:
         config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
                              encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
-                             learning_rate=args.lr, device=args.device, seed=args.seed)
+                             learning_rate=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer,
+                             device=args.device, seed=args.seed)
         run = TrainingRun(config, args.out)
     except (ValueError, DataError) as error:
         return _fail(str(error))
-    print(f"{run.dataset.describe()}\ntask {config.task} · encoder {run.encoder_name} · device {run.device}",
-          file=sys.stderr)
+    cfg = run.config
+    print(f"{run.dataset.describe()}\ntask {cfg.task} · encoder {run.encoder_name} · device {run.device} · "
+          f"{cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate:g}", file=sys.stderr)
+    for note in run.dataset.notes:
+        print(f"  {note}", file=sys.stderr)
     bar = tqdm(total=1, unit="step", dynamic_ncols=True)
 
     def show(event, status):
@@ -133,11 +140,15 @@ def build_parser():
     train.add_argument("--data", default=default.data,
                        help="shapes, digits, or a folder with one sub-folder per class")
     train.add_argument("--task", default=default.task, help="a name from `tasks`")
-    train.add_argument("--epochs", type=int, default=default.epochs)
     train.add_argument("--out", required=True, help="run folder to write weights, config and metrics into")
-    train.add_argument("--batch-size", type=int, default=default.batch_size)
-    train.add_argument("--lr", type=float, default=default.learning_rate, help="peak learning rate (AdamW)")
-    train.add_argument("--encoder", default=default.encoder, help="auto, small_cnn or resnet18")
+    preset = "default: the task's preset (see `tasks --json`)"
+    train.add_argument("--epochs", type=int, help=preset)
+    train.add_argument("--batch-size", type=int, help=preset)
+    train.add_argument("--lr", type=float, help=f"peak learning rate; {preset}")
+    train.add_argument("--weight-decay", type=float, help=preset)
+    train.add_argument("--optimizer", choices=["adamw", "sgd"], help=preset)
+    train.add_argument("--encoder", default=default.encoder,
+                       help=f"auto (the task's own, else small_cnn on a CPU, resnet18 on a GPU), {', '.join(ENCODERS)}")
     train.add_argument("--device", default=default.device, help="auto, cpu or cuda")
     train.add_argument("--seed", type=int, default=default.seed)
     train.add_argument("--param", action="append", metavar="NAME=VALUE",

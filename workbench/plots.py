@@ -35,12 +35,18 @@ def loss_figure(steps: list[dict], total_steps: int) -> go.Figure:
 
 
 def knn_figure(evals: list[dict], epochs: int) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=np.array([e["epoch"] for e in evals], dtype=np.float32),
-                               y=np.array([e["knn_top1"] for e in evals], dtype=np.float32),
-                               mode="lines+markers", line=dict(width=2, color="#1f77b4"), name="k-NN top-1"))
-    fig.update_yaxes(range=[0, 1])
+    """Online k-NN accuracy and, dashed, the collapse monitor (feature spread: ≈ 1 healthy, → 0 collapsed)."""
+    x = np.array([e["epoch"] for e in evals], dtype=np.float32)
+    fig = go.Figure([
+        go.Scatter(x=x, y=np.array([e["knn_top1"] for e in evals], dtype=np.float32), mode="lines+markers",
+                   line=dict(width=2, color="#1f77b4"), name="k-NN top-1"),
+        go.Scatter(x=x, y=np.array([min(e["feature_spread"], 1.2) for e in evals], dtype=np.float32),
+                   mode="lines", line=dict(width=1.5, color="#6b7280", dash="dash"), name="feature spread"),
+    ])
+    fig.update_yaxes(range=[0, 1.2])
     fig.update_xaxes(range=[-0.2, max(epochs, 1) + 0.2])
-    return _layout(fig, "Online k-NN accuracy (held-out images)", "epoch", "top-1")
+    _layout(fig, "Online k-NN accuracy and collapse monitor (held-out images)", "epoch", "")
+    return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
 
 
 def umap_figure(coords: np.ndarray, labels: np.ndarray, class_names: list[str], title: str) -> go.Figure:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoints import save_weights, write_json
-from .data import load_dataset
+from .data import load_dataset, resolve_data_path
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 from .models import ENCODERS, create_encoder, default_encoder
 from .tasks import Progress, create_task, make_params, task_class
@@ -54,7 +54,8 @@ class TrainConfig:
         params = dataclasses.asdict(make_params(task_cls, self.task_params))
         filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
                   for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "optimizer")}
-        return dataclasses.replace(self, task_params=params, encoder=encoder, **filled)
+        return dataclasses.replace(self, data=resolve_data_path(self.data), task_params=params, encoder=encoder,
+                                   **filled)
 
     def validate(self) -> None:
         """Raise ValueError with a message a user can act on (call on a resolved config)."""

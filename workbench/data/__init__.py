@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .folder import load_image_folder
+from .folder import find_split, load_image_folder
 from .shapes import SHAPE_NAMES, generate_shapes
 
 BUILTIN = {
@@ -48,10 +48,17 @@ def load_dataset(spec: str, image_size: int = 32) -> ImageDataset:
     spec = str(spec).strip()
     if spec.lower() in BUILTIN:
         return _builtin(spec.lower(), image_size)
-    path = Path(spec).expanduser()
+    return _folder(resolve_data_path(spec), image_size)
+
+
+def resolve_data_path(spec: str) -> str:
+    """A built-in name as it is; a folder as its absolute path, so that a run can be probed from anywhere."""
+    if spec.strip().lower() in BUILTIN:
+        return spec.strip().lower()
+    path = Path(spec.strip()).expanduser()
     if not path.exists():
         raise DataError(f"no data set called {spec!r}: use {' or '.join(BUILTIN)}, or the path of an image folder")
-    return _folder(str(path.resolve()), image_size)
+    return str(path.resolve())
 
 
 @lru_cache(maxsize=4)
@@ -73,18 +80,32 @@ def _builtin(name: str, image_size: int) -> ImageDataset:
                         [str(d) for d in range(10)])
 
 
+TEST_FRACTION = 0.2  # held out of every class for the k-NN and probes when a folder has no test/ split
+
+
 @lru_cache(maxsize=4)
 def _folder(path: str, image_size: int) -> ImageDataset:
+    train_dir, test_dir = find_split(Path(path))
     try:
-        images, labels, class_names, notes = load_image_folder(Path(path), image_size)
+        images, labels, class_names, notes = load_image_folder(train_dir, image_size)
+        if test_dir is not None:
+            test_x, test_y, test_classes, test_notes = load_image_folder(test_dir, image_size, class_names)
+            test_y = torch.tensor([class_names.index(test_classes[y]) for y in test_y.tolist()])
     except ValueError as error:
         raise DataError(str(error)) from None
+    name = Path(path).name
+    if test_dir is not None:
+        notes = [f"split folders: {train_dir.name}/ for training, {test_dir.name}/ held out for the k-NN and "
+                 "probes"] + notes + test_notes
+        return ImageDataset(name, images, labels, test_x, test_y, class_names, notes)
     # Hold out a fifth of every class for testing (at least one image where a class has two or more).
     gen = torch.Generator().manual_seed(0)
     test_mask = torch.zeros(len(labels), dtype=torch.bool)
     for c in range(len(class_names)):
         rows = (labels == c).nonzero().flatten()
         rows = rows[torch.randperm(len(rows), generator=gen)]
-        test_mask[rows[: len(rows) // 5 or (1 if len(rows) > 1 else 0)]] = True
-    return ImageDataset(Path(path).name, images[~test_mask], labels[~test_mask], images[test_mask],
-                        labels[test_mask], class_names, notes)
+        test_mask[rows[: int(len(rows) * TEST_FRACTION) or (1 if len(rows) > 1 else 0)]] = True
+    notes = [f"no train/ and test/ folders: {TEST_FRACTION:.0%} of every class held out (seed 0) for the k-NN "
+             "and probes"] + notes
+    return ImageDataset(name, images[~test_mask], labels[~test_mask], images[test_mask], labels[test_mask],
+                        class_names, notes)

@@ -21,7 +21,8 @@ from .. import plots  # noqa: E402
 from ..data import BUILTIN, DataError, load_dataset  # noqa: E402
 from ..evaluation import map_run, probe_run, warm_up_umap  # noqa: E402
 from ..models import ENCODERS, create_encoder  # noqa: E402
-from ..tasks import create_task, explanation, list_tasks, task_class  # noqa: E402
+from ..checkpoints import load_task  # noqa: E402
+from ..tasks import create_task, explanation, list_tasks, make_params, task_class  # noqa: E402
 from ..training import JobManager, TrainConfig  # noqa: E402
 
 DEFAULTS = TrainConfig()  # the page starts where the CLI does
@@ -39,8 +40,9 @@ def _picture(image: torch.Tensor) -> np.ndarray:
 
 
 def _preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
-    """One picture of a whole preview: a row per source image, each cell captioned underneath."""
-    cell = _picture(rows[0].images[0]).shape[0]
+    """One picture of a whole preview: a row per source image, each cell captioned underneath. Cells are as
+    large as the largest image; smaller ones (multi-crop's local views) sit centred in theirs."""
+    cell = max(ZOOM * max(image.shape[1:]) for row in rows for image in row.images)
     columns = max(len(row.images) for row in rows)
     grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
                      "white")
@@ -49,7 +51,9 @@ def _preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
         top = gap + r * (cell + caption_height + gap)
         for c, (image, caption) in enumerate(zip(row.images, row.captions)):
             left = gap + c * (cell + gap)
-            grid.paste(Image.fromarray(_picture(image)), (left, top))
+            picture = _picture(image)
+            grid.paste(Image.fromarray(picture),
+                       (left + (cell - picture.shape[1]) // 2, top + (cell - picture.shape[0]) // 2))
             draw.text((left + cell / 2, top + cell + 3), caption, fill="#374151", font=font, anchor="mt")
     return np.asarray(grid)
 
@@ -66,8 +70,8 @@ def _status_markdown(status) -> str:
     speed = f"{status.images_per_second:,.0f} images/s" if status.images_per_second else ""
     eta = f"ETA {status.eta_seconds:,.0f} s" if status.eta_seconds and status.state == "running" else ""
     knn = f"k-NN top-1 {status.evals[-1]['knn_top1']:.3f}" if status.evals else ""
-    spread = (f"feature spread {status.evals[-1]['feature_spread']:.2f} (≈1 healthy, → 0 collapse)"
-              if status.evals else "")
+    spread = (f"collapse monitor: spread {status.evals[-1]['feature_spread']:.2f} × 1/√d (≈1 healthy, → 0 "
+              f"collapsed), effective rank {status.evals[-1]['effective_rank']:.1f}" if status.evals else "")
     line = " · ".join(part for part in (done, speed, eta, knn, spread) if part)
     message = f"\n\n{status.message}" if status.message else ""
     return (f"**{status.state.upper()}** — {line}  \n`{status.out_dir}` on {status.device} "
@@ -98,23 +102,47 @@ def build_app(manager: JobManager) -> gr.Blocks:
         return data.describe() + notes, gallery
 
     def show_task(task_name):
-        info = task_class(task_name).info
-        card = f"{explanation(task_name)}\n\n**Family:** {info.family} · **Paper:** [{info.paper}]({info.paper_url})"
+        """The task's card and controls, and its preset in the training settings."""
+        cls = task_class(task_name)
+        card = f"{explanation(task_name)}\n\n**Family:** {cls.info.family}"
+        if cls.info.knn_weak:
+            card += (" · *k-NN is known to be weak for this method's features: read the linear probe and "
+                     "fine-tuning numbers too.*")
+        preset = cls.preset_for("cuda" if torch.cuda.is_available() else "cpu")
         groups = [gr.Group(visible=t.name == task_name) for t in tasks]
-        return [card, *groups]
+        return [card, preset.epochs, preset.batch_size, preset.learning_rate, *groups]
 
     def draw_preview(spec, task_name, seed, *values):
+        """What training feeds the model — and, once the current run of this task has a checkpoint, what
+        the model answers (refreshed each epoch while it trains)."""
         try:
             data = load_dataset(spec)
             params = _task_params(task_name, param_names, values)
-            task = create_task(task_name, create_encoder("small_cnn"), **params)
+            task, predict = _latest_task(task_name), True
+            if task is None:
+                cls = task_class(task_name)
+                encoder = create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=0)
+                task, predict = create_task(task_name, encoder, **params).eval(), False
+            else:
+                task.params = make_params(task_class(task_name), params)  # the controls' strengths
         except (DataError, ValueError) as error:
             gr.Warning(str(error))
             return None
         gen = torch.Generator().manual_seed(int(seed))
         pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
-        rows = task.preview(data.train_images[pick].float() / 255, gen)
+        with torch.no_grad():
+            rows = task.preview(data.train_images[pick].float() / 255, gen, predict=predict)
         return _preview_grid(rows)
+
+    def _latest_task(task_name):
+        """The current run's task from its latest checkpoint, if the run trains `task_name` and has one."""
+        run = manager.current
+        if run is None or run.config.task != task_name or not (run.out_dir / "model.safetensors").exists():
+            return None
+        try:
+            return load_task(run.out_dir)[0]
+        except (OSError, ValueError, RuntimeError):  # a checkpoint being replaced right now: draw inputs only
+            return None
 
     def start(spec, task_name, encoder, epochs, batch_size, lr, seed, device, *values):
         try:
@@ -213,9 +241,10 @@ def build_app(manager: JobManager) -> gr.Blocks:
             encoder = gr.Dropdown([("auto", "auto")] + [(label, name) for name, label in ENCODERS.items()],
                                   value=DEFAULTS.encoder, label="Encoder",
                                   info="auto: small CNN on a CPU, ResNet-18 on a GPU")
-            epochs = gr.Slider(1, 200, value=DEFAULTS.epochs, step=1, label="Epochs")
-            batch_size = gr.Slider(16, 1024, value=DEFAULTS.batch_size, step=16, label="Batch size")
-            lr = gr.Number(DEFAULTS.learning_rate, label="Learning rate (AdamW peak)", minimum=1e-6, maximum=1)
+            preset = task_class(DEFAULTS.task).preset_for("cuda" if torch.cuda.is_available() else "cpu")
+            epochs = gr.Slider(1, 200, value=preset.epochs, step=1, label="Epochs", info="the task's preset")
+            batch_size = gr.Slider(16, 1024, value=preset.batch_size, step=16, label="Batch size")
+            lr = gr.Number(preset.learning_rate, label="Learning rate (peak)", minimum=1e-6, maximum=1)
             seed = gr.Number(DEFAULTS.seed, label="Seed", precision=0)
             device = gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
                                  value=DEFAULTS.device, label="Device")
@@ -240,7 +269,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
 
         # --- wiring ----------------------------------------------------------------------------------------
         data.change(show_data, data, [data_info, samples], api_name="data")
-        task.change(show_task, task, [task_card, *groups], api_name="task")
+        task.change(show_task, task, [task_card, epochs, batch_size, lr, *groups], api_name="task")
         preview_inputs = [data, task, preview_seed, *param_inputs]
         redraw.click(draw_preview, preview_inputs, preview, api_name="preview")
         for control_input in [data, task, *param_inputs]:
@@ -255,7 +284,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
         resume_button.click(control("resume"), None, message, api_name="resume")
         analyse_button.click(analyse, None, [probe_table, umap_plot], api_name="analyse")
         demo.load(show_data, data, [data_info, samples], api_name=False)
-        demo.load(show_task, task, [task_card, *groups], api_name=False)
+        demo.load(show_task, task, [task_card, epochs, batch_size, lr, *groups], api_name=False)
         demo.load(draw_preview, preview_inputs, preview, api_name=False)
         demo.load(poll, drawn, poll_outputs, api_name=False)  # a reload re-attaches to a running job
     return demo
@@ -264,6 +293,10 @@ def build_app(manager: JobManager) -> gr.Blocks:
 def _control(spec):
     """A Gradio control for one task parameter, from its dataclass field."""
     meta, label = spec.metadata, spec.name.replace("_", " ")
+    if meta["lab"]:
+        label, meta = f"🧪 {label} (collapse lab)", {**meta, "help": f"{meta['help']} Collapse lab: {meta['lab']}"}
+    if meta["choices"] is not None:
+        return gr.Dropdown(list(meta["choices"]), value=spec.default, label=label, info=meta["help"])
     if isinstance(spec.default, bool):
         return gr.Checkbox(spec.default, label=label, info=meta["help"])
     if meta["low"] is not None and meta["high"] is not None:

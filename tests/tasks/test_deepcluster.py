@@ -1,0 +1,132 @@
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from sklearn.metrics import adjusted_rand_score
+
+from workbench.checkpoints import save_weights
+from workbench.data.shapes import generate_shapes
+from workbench.evaluation import embed
+from workbench.models import create_encoder
+from workbench.tasks import Progress, create_task
+from workbench.tasks.deepcluster import kmeans, pca_whitening, reduce
+from workbench.training import TrainConfig, TrainingRun
+
+
+def blobs(n_per_blob=60, blobs_=5, dims=192, seed=0):
+    """Well-separated synthetic features: tight clouds around random far-apart centres, and their truth."""
+    gen = torch.Generator().manual_seed(seed)
+    centres = 10 * torch.randn(blobs_, dims, generator=gen)
+    truth = torch.arange(blobs_).repeat_interleave(n_per_blob)
+    return centres[truth] + torch.randn(len(truth), dims, generator=gen), truth
+
+
+def deepcluster(**params):
+    torch.manual_seed(0)
+    return create_task("deepcluster", create_encoder("small_cnn", seed=0), **params)
+
+
+def test_kmeans_finds_well_separated_blobs_whatever_the_order_of_points_and_seeds():
+    features, truth = blobs()
+    mean, projection = pca_whitening(features, 8)
+    points = reduce(features, mean, projection)
+    labels, centroids = kmeans(points, 5, torch.Generator().manual_seed(0))
+    assert adjusted_rand_score(truth, labels) == 1.0
+    assert centroids.shape == (5, 8)
+    # the same points shuffled, with another seed (so other first centroids and other cluster ids): the same
+    # partition up to a renaming of the clusters
+    order = torch.randperm(len(points), generator=torch.Generator().manual_seed(1))
+    shuffled, _ = kmeans(points[order], 5, torch.Generator().manual_seed(7))
+    assert adjusted_rand_score(labels[order], shuffled) == 1.0
+    # and the feature dimensions permuted: PCA, whitening and k-means do not care about their order
+    dims = torch.randperm(features.shape[1], generator=torch.Generator().manual_seed(2))
+    mean, projection = pca_whitening(features[:, dims], 8)
+    permuted, _ = kmeans(reduce(features[:, dims], mean, projection), 5, torch.Generator().manual_seed(3))
+    assert adjusted_rand_score(labels, permuted) == 1.0
+
+
+def test_pca_whitening_gives_uncorrelated_unit_variance_dimensions():
+    features, _ = blobs(dims=16)
+    mean, projection = pca_whitening(features, 4)
+    reduced = (features - mean) @ projection  # before the L2 normalisation
+    covariance = torch.cov(reduced.T)
+    assert torch.allclose(covariance, torch.eye(4), atol=1e-3)
+
+
+def test_no_cluster_is_left_empty_even_with_duplicated_points():
+    points = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.6, 0.8]]).repeat(10, 1)  # 30 points, 3 distinct
+    labels, _ = kmeans(points, 12, torch.Generator().manual_seed(0))
+    assert torch.bincount(labels, minlength=12).min() >= 1
+
+
+def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_classifier():
+    task = deepcluster(clusters=5, pca_dims=8)
+    features, truth = blobs()
+    torch.nn.init.zeros_(task.classifier.weight)
+    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    assert adjusted_rand_score(truth, task.pseudo_labels) == 1.0
+    assert task.classifier.weight.abs().sum() > 0  # a fresh head: cluster ids are new
+    sizes = torch.bincount(task.pseudo_labels, minlength=5).float()
+    assert torch.allclose(task.cluster_weights * sizes, torch.ones(5))  # every cluster weighs the same
+    assert task.stability is None
+    head = task.classifier.weight.clone()
+    task.on_epoch_start(Progress(epoch=2), lambda: features)
+    assert not torch.equal(task.classifier.weight, head)
+    assert math.isclose(task.stability, 1.0)  # the same partition again: NMI 1 whatever the ids
+
+
+def test_make_inputs_looks_up_the_pseudo_labels_of_the_batch_indices():
+    task = deepcluster(clusters=5, pca_dims=8)
+    features, _ = blobs()
+    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    images = generate_shapes(6)[0].float() / 255
+    indices = torch.tensor([0, 299, 61, 150, 3, 200])
+    views, labels = task.make_inputs(images, torch.Generator().manual_seed(0), indices)
+    assert torch.equal(labels, task.pseudo_labels[indices])
+    assert views.shape == images.shape and not torch.equal(views, images)  # augmented
+
+
+def test_before_any_clustering_every_image_is_its_own_class():
+    task = deepcluster(clusters=4)
+    images = generate_shapes(6)[0].float() / 255
+    _, labels = task.make_inputs(images, torch.Generator().manual_seed(0), torch.arange(6))
+    assert labels.tolist() == [0, 1, 2, 3, 0, 1]
+    out = task.training_step(images, torch.Generator().manual_seed(0), Progress(), torch.arange(6))
+    assert math.isfinite(out.loss.item())
+
+
+def test_clustering_round_trips_through_a_checkpoint(tmp_path):
+    task = deepcluster(clusters=5, pca_dims=8)
+    features, _ = blobs()
+    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    save_weights(task, tmp_path / "model.safetensors", {})
+    fresh = deepcluster(clusters=5, pca_dims=8)  # N unknown: its buffers are empty
+    fresh.load_state_dict(load_file(str(tmp_path / "model.safetensors")))
+    for name in ("pseudo_labels", "pca_mean", "pca_projection", "centroids", "cluster_weights"):
+        assert torch.equal(getattr(fresh, name), getattr(task, name)), name
+
+
+def test_without_indices_an_image_gets_the_cluster_of_its_nearest_centroid():
+    task = deepcluster(clusters=10, pca_dims=16).eval()
+    images = generate_shapes(300, seed=4)[0]
+    task.on_epoch_start(Progress(epoch=1), lambda: embed(task, images, normalize=False))
+    labels = task.pseudo_labels_for(images.float() / 255)  # the preview's path: no indices
+    agreement = (labels == task.pseudo_labels).float().mean().item()
+    assert agreement > 0.97  # k-means stopped at (or very near) a fixed point: points sit at their centroid
+
+
+def test_the_loss_falls_when_overfitting_one_batch():
+    task = deepcluster(clusters=8, pca_dims=8)
+    images = generate_shapes(32)[0]
+    task.on_epoch_start(Progress(epoch=1), lambda: embed(task, images, normalize=False))
+    inputs = task.make_inputs(images.float() / 255, torch.Generator().manual_seed(0), torch.arange(32))
+    optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        out = task.loss(inputs, Progress())
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        losses.append(out.loss.item())
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5

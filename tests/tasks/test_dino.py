@@ -1,0 +1,118 @@
+import math
+
+import torch
+from lightly.loss import DINOLoss
+
+from workbench.data.shapes import generate_shapes
+from workbench.models import create_encoder
+from workbench.tasks import Progress, create_task
+from workbench.tasks.dino import dino_loss, teacher_temperature_at
+from workbench.training import TrainConfig, TrainingRun
+
+
+def images(n=8, seed=0):
+    x, _ = generate_shapes(n, seed=seed)
+    return x.float() / 255
+
+
+def build(**params):
+    return create_task("dino", create_encoder("small_cnn", seed=0), **params)
+
+
+def test_loss_and_centre_match_lightly_over_two_steps():
+    task = build(outputs=32, local_crops=2).double()
+    x = images(8).double()
+    # A fresh lightly loss: its centre starts at zero like ours; teacher sees 2 global views, student all 4.
+    oracle = DINOLoss(output_dim=32, warmup_teacher_temp=0.04, teacher_temp=0.04, student_temp=0.1,
+                      center_momentum=0.9).double()
+    for step in range(2):  # the second step uses the centre the first one left behind
+        crops = task.make_inputs(x, torch.Generator().manual_seed(step))
+        with torch.no_grad():
+            teacher, student = task.teacher(crops), task.student(crops)
+        expected = oracle(teacher, student, teacher_temp=0.04)
+        ours = task.loss(crops, Progress(0, 100, 1, 1))  # τ_t = 0.04 at the start of the warm-up
+        assert math.isclose(ours.loss.item(), expected.item(), rel_tol=1e-9)
+        assert torch.allclose(task.center, oracle.center.reshape(1, -1))
+
+
+def test_centre_follows_its_formula_and_round_trips():
+    task = build(outputs=32)
+    crops = task.make_inputs(images(8), torch.Generator().manual_seed(0))
+    task.center.fill_(0.5)
+    teacher = torch.cat(task.teacher(crops))
+    task.loss(crops, Progress())
+    assert torch.allclose(task.center, 0.9 * 0.5 + 0.1 * teacher.mean(0, keepdim=True), atol=1e-6)
+    copy = build(outputs=32)
+    copy.load_state_dict(task.state_dict())
+    assert torch.equal(copy.center, task.center)
+
+
+def test_teacher_is_an_exponential_moving_average_of_the_student():
+    task = build()
+    with torch.no_grad():
+        for p in task.encoder.parameters():
+            p.add_(torch.randn_like(p))
+    teacher = [p.clone() for p in task.teacher_encoder.parameters()]
+    student = [p.clone() for p in task.encoder.parameters()]
+    task.after_optimizer_step(Progress(0, 100))  # m = 0.996 at the start
+    for t_new, t, s in zip(task.teacher_encoder.parameters(), teacher, student):
+        assert torch.allclose(t_new, 0.996 * t + 0.004 * s, atol=1e-6)
+    frozen = [p.clone() for p in task.teacher_head.parameters()]
+    task.after_optimizer_step(Progress(100, 100))  # m = 1 at the end: the teacher stops moving
+    assert all(torch.equal(a, b) for a, b in zip(frozen, task.teacher_head.parameters()))
+    assert not any(p.requires_grad for p in task.teacher_encoder.parameters())
+
+
+def test_features_come_from_the_teacher_backbone():
+    task = build().eval()
+    x = images(4)
+    before = task.features(x)
+    with torch.no_grad():
+        for p in task.encoder.parameters():
+            p.add_(1.0)
+    assert torch.equal(task.features(x), before)
+    assert torch.equal(before, task.teacher_encoder(x))
+
+
+def test_teacher_temperature_warms_up_linearly():
+    assert teacher_temperature_at(0.0, 0.04, 0.07, 0.3) == 0.04
+    assert math.isclose(teacher_temperature_at(0.15, 0.04, 0.07, 0.3), 0.055)
+    assert teacher_temperature_at(0.5, 0.04, 0.07, 0.3) == 0.07
+    assert build(sharpening=False).temperatures(Progress(0, 10)) == (0.1, 0.1)
+
+
+def test_matching_distributions_score_their_entropy_and_the_centre_is_subtracted():
+    logits = torch.randn(4, 8, dtype=torch.float64)
+    p = torch.softmax(logits / 0.1, dim=1)
+    entropy = -(p * p.log()).sum(1).mean()
+    # Teacher and student with the same temperature and identical outputs: the cross-entropy is the entropy.
+    assert math.isclose(dino_loss([logits, logits], [logits, logits], torch.zeros(1, 8), 0.1, 0.1).item(),
+                        entropy.item(), rel_tol=1e-9)
+    shift = torch.randn(1, 8, dtype=torch.float64)  # a centre cancels a shift that every teacher output shares
+    assert math.isclose(dino_loss([logits + shift] * 2, [logits] * 2, shift, 0.1, 0.1).item(), entropy.item(),
+                        rel_tol=1e-9)
+
+
+def test_loss_falls_when_overfitting_one_batch():
+    torch.manual_seed(0)
+    task = build(outputs=64)
+    optimizer = torch.optim.AdamW(task.param_groups(0.0), lr=3e-3)
+    x = images(32)
+    losses = []
+    for step in range(40):
+        progress = Progress(step, 40, 1, 1)
+        out = task.training_step(x, torch.Generator().manual_seed(step % 4), progress)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        task.after_optimizer_step(progress)
+        losses.append(out.loss.item())
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_two_epochs_on_shapes_raise_the_knn_accuracy(tmp_path):
+    torch.set_num_threads(2)
+    status = TrainingRun(TrainConfig(data="shapes", task="dino", epochs=2, device="cpu"), tmp_path).run()
+    assert status.state == "finished", status.message
+    first, last = status.evals[0]["knn_top1"], status.evals[-1]["knn_top1"]
+    assert last > first + 0.05, (first, last)

@@ -1,0 +1,102 @@
+import itertools
+import math
+
+import torch
+
+from workbench.data.shapes import generate_shapes
+from workbench.models import create_encoder
+from workbench.tasks import Progress, create_task
+from workbench.tasks.jigsaw import permutation_set, shuffle, unshuffle
+from workbench.tasks.parts.patches import assemble, cut_tiles
+
+# Every colour change off and no resizing: the tiles are the image's own pixels.
+PLAIN = dict(resolution=32, crop_min_scale=1.0, tile_color_jitter=0.0, tile_grayscale_probability=0.0)
+
+
+def shapes(n, seed=0):
+    x, _ = generate_shapes(n, seed=seed)
+    return x.float() / 255
+
+
+def hamming(a, b):
+    return sum(i != j for i, j in zip(a, b))
+
+
+def test_two_by_two_uses_every_permutation_once_starting_from_the_identity():
+    orders = permutation_set(4, 100).tolist()
+    assert orders[0] == [0, 1, 2, 3]
+    assert sorted(map(tuple, orders)) == list(itertools.permutations(range(4)))
+
+
+def test_three_by_three_set_is_fixed_and_well_separated():
+    orders = permutation_set(9, 30)
+    assert orders.shape == (30, 9)
+    assert all(sorted(o) == list(range(9)) for o in orders.tolist())
+    assert orders[0].tolist() == list(range(9))  # the fixed start: the identity
+    closest = min(hamming(a, b) for a, b in itertools.combinations(orders.tolist(), 2))
+    assert closest >= 7
+    # greedy max-min: every permutation left out is at most as far from the set as its closest pair
+    every = torch.tensor(list(itertools.permutations(range(9))))
+    nearest = torch.stack([(every != o).sum(1) for o in orders]).min(0).values
+    assert nearest.max() <= closest
+
+
+def test_undoing_the_permutation_puts_every_tile_back():
+    tiles = torch.arange(2 * 4).view(2, 4)  # tile ids stand in for tiles
+    orders = torch.tensor([[2, 0, 3, 1], [3, 2, 1, 0]])
+    shuffled = shuffle(tiles, orders)
+    assert shuffled.tolist() == [[2, 0, 3, 1], [7, 6, 5, 4]]  # slot i shows tile orders[i]
+    assert torch.equal(unshuffle(shuffled, orders), tiles)
+
+
+def test_undoing_the_labelled_permutation_recovers_the_image():
+    task = create_task("jigsaw", create_encoder("small_cnn"), gap=0, jitter=0, **PLAIN)
+    x = shapes(6)
+    _, shuffled, labels = task.make_inputs(x, torch.Generator().manual_seed(0))
+    assert shuffled.shape == (6, 4, 3, 16, 16)
+    restored = unshuffle(shuffled, task.orders[labels])
+    for image, tiles in zip(x, restored):
+        assert torch.equal(assemble(tiles, grid=2, border=0), image)
+
+
+def test_preview_puts_tiles_back_by_the_permutation_like_unshuffling():
+    task = create_task("jigsaw", create_encoder("small_cnn"), **PLAIN)
+    _, shuffled, labels = task.make_inputs(shapes(3), torch.Generator().manual_seed(1))
+    for tiles, k in zip(shuffled, labels):
+        order = task.orders[k]
+        assert torch.equal(assemble(tiles, 2, slots=order.tolist()),
+                           assemble(unshuffle(tiles[None], order[None])[0], 2))
+
+
+def test_gap_and_jitter_keep_tiles_inside_their_cells_and_apart():
+    x = shapes(64)
+    tiles, corners = cut_tiles(x, torch.Generator().manual_seed(0), grid=2, gap=6, jitter=5)
+    assert tiles.shape == (64, 4, 3, 10, 10)
+    centred = torch.tensor([[3, 3], [3, 19], [19, 3], [19, 19]])
+    shift = corners - centred
+    assert shift.abs().max() == 3  # jitter is capped at gap / 2, and the cap is reached
+    assert (corners[:, 1, 1] - corners[:, 0, 1]).min() >= 10  # a tile never reaches its neighbour
+    b, t = 5, 2
+    r, c = corners[b, t].tolist()
+    assert torch.equal(tiles[b, t], x[b, :, r:r + 10, c:c + 10])
+
+
+def test_a_classifier_that_knows_nothing_scores_ln_p():
+    task = create_task("jigsaw", create_encoder("small_cnn"))
+    last = task.classifier[-1]
+    torch.nn.init.zeros_(last.weight), torch.nn.init.zeros_(last.bias)
+    out = task.training_step(shapes(8), torch.Generator().manual_seed(0))
+    assert math.isclose(out.loss.item(), math.log(24), rel_tol=1e-6)
+
+
+def test_loss_falls_when_overfitting_one_small_batch():
+    torch.manual_seed(0)
+    task = create_task("jigsaw", create_encoder("small_cnn", seed=0))
+    inputs = task.make_inputs(shapes(32), torch.Generator().manual_seed(0))
+    optimizer = torch.optim.AdamW(task.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(40):
+        out = task.loss(inputs, Progress())
+        optimizer.zero_grad(), out.loss.backward(), optimizer.step()
+        losses.append(out.loss.item())
+    assert sum(losses[-5:]) / 5 < 0.3 * sum(losses[:5]) / 5

@@ -1,0 +1,127 @@
+import math
+
+import torch
+import torch.nn.functional as F
+from lightly.loss import SwaVLoss
+from lightly.loss.swav_loss import sinkhorn as lightly_sinkhorn
+
+from workbench.data.shapes import generate_shapes
+from workbench.models import create_encoder
+from workbench.tasks import Progress, create_task
+from workbench.tasks.swav import sinkhorn, swapped_prediction
+from workbench.training import TrainConfig, TrainingRun
+
+
+def images(n=8, seed=0):
+    x, _ = generate_shapes(n, seed=seed)
+    return x.float() / 255
+
+
+def build(**params):
+    return create_task("swav", create_encoder("small_cnn", seed=0), **params)
+
+
+def test_sinkhorn_codes_have_the_papers_marginals():
+    torch.manual_seed(0)
+    scores = F.normalize(torch.randn(64, 8, dtype=torch.float64), dim=1) @ F.normalize(
+        torch.randn(16, 8, dtype=torch.float64), dim=1).T    # cosines (B=64, K=16)
+    b, k = scores.shape
+    for iterations, tolerance in [(3, 0.2), (50, 1e-6)]:
+        q = sinkhorn(scores, 0.05, iterations).T / b            # the paper's Q (K, B)
+        assert (q >= 0).all()
+        assert torch.allclose(q.sum(0), torch.full((b,), 1 / b, dtype=torch.float64))  # Qᵀ1_K = 1_B/B, exactly
+        assert torch.allclose(q.sum(1), torch.full((k,), 1 / k, dtype=torch.float64), rtol=tolerance)  # Q1_B = 1_K/K
+    # Without the transport constraints, a softmax at ε would pile most samples onto a few prototypes.
+    plain = F.softmax(scores / 0.05, dim=1).sum(0) / b
+    assert (plain.max() - 1 / k) > 5 * (sinkhorn(scores, 0.05, 3).sum(0) / b - 1 / k).abs().max()
+
+
+def test_sinkhorn_matches_lightly():
+    torch.manual_seed(1)
+    scores = torch.rand(32, 24, dtype=torch.float64) * 2 - 1
+    # lightly skips the 1/K in the row step; the column step that follows rescales it away.
+    assert torch.allclose(sinkhorn(scores, 0.05, 3), lightly_sinkhorn(scores, iterations=3, epsilon=0.05))
+
+
+def test_swapped_prediction_matches_lightly_with_multi_crop_and_a_queue():
+    task = build(local_crops=2, queue_length=16).double()
+    x = images(8).double()
+    task.queue.copy_(F.normalize(torch.randn_like(task.queue), dim=2))
+    task.queue_filled.fill_(16)
+    crops = task.make_inputs(x, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        scores = [task.prototypes(z) for z in task.embed(crops)]
+        queue_scores = [task.prototypes(q) for q in task.queue]
+    expected = SwaVLoss(temperature=0.1, sinkhorn_iterations=3, sinkhorn_epsilon=0.05)(
+        scores[:2], scores[2:], queue_scores)
+    assert math.isclose(task.loss(crops, Progress()).loss.item(), expected.item(), rel_tol=1e-9)
+    # Without a queue the codes come from the batch alone: the plain functions against lightly.
+    codes = [sinkhorn(s, 0.05, 3) for s in scores[:2]]
+    expected = SwaVLoss(temperature=0.1)(scores[:2], scores[2:])
+    assert math.isclose(swapped_prediction(scores, codes, 0.1).item(), expected.item(), rel_tol=1e-9)
+
+
+def test_perfect_agreement_scores_the_entropy_of_the_codes():
+    q = torch.eye(4, dtype=torch.float64)
+    scores = [q * 100, q * 100, q * 100]  # every view is certain of the code's prototype
+    assert swapped_prediction(scores, [q, q], 0.1).item() < 1e-12
+    flat = torch.full((4, 4), 0.25, dtype=torch.float64)
+    uniform = swapped_prediction([torch.zeros(4, 4)] * 3, [flat, flat], 0.1)
+    assert math.isclose(uniform.item(), math.log(4), rel_tol=1e-12)  # nothing predicted: ln K
+
+
+def test_prototypes_stay_frozen_in_the_first_epoch_and_on_the_sphere():
+    task = build(freeze_prototypes_epochs=1)
+    optimizer = torch.optim.AdamW(task.param_groups(0.1), lr=0.01)
+    x = images(8)
+    for epoch, should_move in [(1, False), (2, True)]:
+        before = task.prototypes.weight.detach().clone()
+        progress = Progress(0, 10, epoch, 2)
+        task.training_step(x, torch.Generator().manual_seed(epoch), progress).loss.backward()
+        task.before_optimizer_step(progress)
+        optimizer.step()
+        task.after_optimizer_step(progress)
+        optimizer.zero_grad()
+        assert torch.equal(task.prototypes.weight, before) != should_move
+        assert torch.allclose(task.prototypes.weight.norm(dim=1), torch.ones(len(before)))
+
+
+def test_queue_keeps_the_newest_projections_and_survives_a_state_dict():
+    task = build(queue_length=20)
+    x = images(8)
+    for step in range(3):
+        crops = task.make_inputs(x, torch.Generator().manual_seed(step))
+        task.loss(crops, Progress())
+    assert task.queue_filled.item() == 20
+    with torch.no_grad():
+        newest = task.embed(crops)[:2]
+    assert torch.allclose(task.queue[:, :8], torch.stack(newest), atol=1e-6)
+    copy = build(queue_length=20)
+    copy.load_state_dict(task.state_dict())
+    assert torch.equal(copy.queue, task.queue) and copy.queue_filled.item() == 20
+
+
+def test_loss_falls_when_overfitting_one_batch():
+    torch.manual_seed(0)
+    task = build(freeze_prototypes_epochs=0, queue_length=0, prototypes=16)
+    optimizer = torch.optim.AdamW(task.param_groups(0.0), lr=3e-3)
+    x = images(32)
+    losses = []
+    for step in range(40):
+        out = task.training_step(x, torch.Generator().manual_seed(step % 4), Progress(step, 40, 1, 1))
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        task.after_optimizer_step(Progress(step, 40, 1, 1))
+        losses.append(out.loss.item())
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_one_epoch_on_shapes_raises_the_knn_accuracy(tmp_path):
+    torch.set_num_threads(2)
+    run = TrainingRun(TrainConfig(data="shapes", task="swav", epochs=2, device="cpu",
+                                  task_params={"freeze_prototypes_epochs": 0}), tmp_path)
+    status = run.run()
+    assert status.state == "finished", status.message
+    first, last = status.evals[0]["knn_top1"], status.evals[-1]["knn_top1"]
+    assert last > first + 0.05, (first, last)

@@ -1,0 +1,219 @@
+"""DeepCluster: cluster the features of all images, then train the network to predict its own clusters.
+
+What is predicted: for each augmented image, the id of the k-means cluster its un-augmented features fell into
+at the start of the epoch (a pseudo-label). Every epoch alternates two steps:
+
+    1. cluster   features of all N training images → PCA to P dims, whiten, L2-normalise → k-means, K clusters
+    2. classify  L = − Σ_b w_{y_b} log p(y_b | augment(x_b)) / Σ_b w_{y_b},   w_k = 1 / |cluster k|
+
+The classifier is re-initialised before each epoch, because cluster ids mean nothing from one clustering to
+the next. Weighting each image by the inverse size of its cluster makes every cluster count the same.
+
+Paper: Caron, Bojanowski, Joulin, Douze. "Deep Clustering for Unsupervised Learning of Visual Features",
+ECCV 2018. https://arxiv.org/abs/1807.05520
+
+What to look for: the cluster accuracy climbs within each epoch and drops when the classifier is reset; the
+agreement between one epoch's clusters and the next (NMI) rises as the clustering settles; the k-NN rises when
+the clusters follow shape rather than colour — which is why the input is Sobel-filtered, as in the paper.
+
+Letters: N training images, B images in a batch, D encoder features, P PCA dimensions, K clusters.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import normalized_mutual_info_score
+from torch import nn
+
+from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.views import ViewParams, random_view
+
+SOBEL_X = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+
+def sobel(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) colour → (B, 3, H, W): grey level and its horizontal and vertical Sobel gradients. The
+    paper feeds only the two gradients; the encoders here take three channels, and luminance carries no hue."""
+    grey = 0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]  # (B, 1, H, W)
+    kernels = torch.stack([SOBEL_X, SOBEL_X.T])[:, None].to(images)                   # (2, 1, 3, 3)
+    gradients = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kernels)        # (B, 2, H, W)
+    return torch.cat([grey, gradients], dim=1)
+
+
+def edge_strength(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) → the length of the Sobel gradient as a grey picture in [0, 1], brightest edge white."""
+    strength = sobel(images)[:, 1:].norm(dim=1, keepdim=True)                          # (B, 1, H, W)
+    return (strength / strength.amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)).expand(-1, 3, -1, -1)
+
+
+def pca_whitening(features: torch.Tensor, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean (D,) and the projection (D, P) onto the top P principal directions, each scaled to unit
+    variance. "The features are PCA-reduced to 256 dimensions, whitened and l2-normalized" (Sec. 3.3)."""
+    centred = features.double() - features.double().mean(dim=0)
+    covariance = centred.T @ centred / max(1, len(features) - 1)       # (D, D)
+    variances, directions = torch.linalg.eigh(covariance)              # ascending
+    variances, directions = variances.flip(0)[:dims], directions.flip(1)[:, :dims]
+    # A relative floor: a direction with (almost) no variance is not blown up to unit variance from rounding.
+    scale = variances.clamp_min(1e-6 * variances[0].clamp_min(1e-12)).rsqrt()
+    return features.mean(dim=0), (directions * scale).to(features.dtype)
+
+
+def reduce(features: torch.Tensor, mean: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
+    """(N, D) features → (N, P) PCA-reduced, whitened, L2-normalised points that k-means clusters."""
+    return F.normalize((features - mean) @ projection, dim=1)
+
+
+def kmeans(points: torch.Tensor, k: int, gen: torch.Generator, iterations: int = 30):
+    """Lloyd's k-means with K distinct random points as the first centroids → labels (N,), centroids (K, P).
+
+    Written in torch rather than taken from scikit-learn: 5,000 × 32 points cost milliseconds either way, but
+    this runs on the training device (a GPU for the CIFAR preset) and draws from the run's generator, so a seed
+    repeats the clustering exactly. No cluster is ever left empty: an empty one takes the point of the largest
+    cluster that lies farthest from its centroid (the paper splits a big cluster instead; both keep K clusters).
+    """
+    centroids = points[torch.randperm(len(points), generator=gen, device=points.device)[:k]]
+    labels = None
+    for _ in range(iterations):
+        distances = torch.cdist(points, centroids)                    # (N, K)
+        new_labels = distances.argmin(dim=1)
+        sizes = torch.bincount(new_labels, minlength=k)
+        for empty in (sizes == 0).nonzero().flatten().tolist():
+            largest = sizes.argmax()
+            members = (new_labels == largest).nonzero().flatten()
+            farthest = members[distances[members, largest].argmax()]
+            new_labels[farthest] = empty
+            sizes[largest] -= 1
+            sizes[empty] = 1
+        centroids = torch.zeros_like(centroids).index_add_(0, new_labels, points) / sizes[:, None]
+        if labels is not None and torch.equal(new_labels, labels):
+            break
+        labels = new_labels
+    return labels, centroids
+
+
+@register_task
+class DeepCluster(PretextTask):
+    info = TaskInfo(
+        name="deepcluster",
+        family="clustering",
+        title="DeepCluster — predict your own k-means clusters",
+        summary="Cluster the features of all images with k-means each epoch, then train the network to "
+                "predict each augmented image's cluster.",
+        paper="Caron et al., Deep Clustering for Unsupervised Learning of Visual Features, ECCV 2018",
+        paper_url="https://arxiv.org/abs/1807.05520",
+        look_for="Cluster accuracy climbs within each epoch and resets with the classifier; NMI between "
+                 "successive clusterings rises as the clusters settle; k-NN rises once clusters follow shape.",
+    )
+    preset = Preset(epochs=20, batch_size=64, learning_rate=4e-3)
+    # The paper trains AlexNet with SGD, lr 0.05, momentum 0.9, wd 1e-5, batch 256, and re-clusters every epoch.
+    gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.05, weight_decay=1e-5, optimizer="sgd")
+
+    @dataclass
+    class Params(ViewParams):
+        clusters: int = param(100, "K, the number of k-means clusters. More clusters than classes works better "
+                              "(the paper: 10,000 for ImageNet's 1,000 classes); here 10× the 10 shapes.",
+                              2, 1000, 1)
+        pca_dims: int = param(32, "P, the dimensions the features are PCA-reduced and whitened to before "
+                              "k-means (the paper: 256 from 4,096). Fewer drops noise and speeds k-means.",
+                              2, 128, 2)
+        sobel: bool = param(True, "Feed the network grey level and Sobel gradients instead of colour, as the "
+                            "paper does: k-means on colour features finds colour clusters.",
+                            lab="Off: the first clusters are colours, and the network learns to predict "
+                                "colours — the k-NN stays near its random-init value.")
+
+        head_init: str = param("random", "x", choices=("random", "centroids"))
+        head_scale: float = param(1.0, "x", 0.0, 100.0, 0.1)
+
+    def __init__(self, encoder, params=None):
+        super().__init__(encoder, params)
+        self.classifier = nn.Linear(encoder.feature_dim, self.params.clusters)
+        # The clustering of the last epoch. Empty until the first one: N is known only then (see below).
+        self.register_buffer("pseudo_labels", torch.zeros(0, dtype=torch.long))  # (N,) a cluster per image
+        self.register_buffer("pca_mean", torch.zeros(0))                          # (D,)
+        self.register_buffer("pca_projection", torch.zeros(0))                    # (D, P)
+        self.register_buffer("centroids", torch.zeros(0))                         # (K, P)
+        self.register_buffer("cluster_weights", torch.ones(self.params.clusters))  # (K,) 1 / |cluster|
+        self.stability = None  # NMI between this epoch's clusters and the last epoch's (the paper's Fig. 2b)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The clustering buffers take the shape of the checkpoint's: a new task holds them empty.
+        for name in ("pseudo_labels", "pca_mean", "pca_projection", "centroids"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name], device=self.centroids.device))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def features(self, images):
+        return self.encoder(sobel(images) if self.params.sobel else images)
+
+    @torch.no_grad()
+    def on_epoch_start(self, progress, embed_dataset):
+        p = self.params
+        features = embed_dataset().to(self.centroids.device)                      # (N, D)
+        self.pca_mean, self.pca_projection = pca_whitening(features, p.pca_dims)
+        points = reduce(features, self.pca_mean, self.pca_projection)             # (N, P)
+        gen = torch.Generator(device=points.device).manual_seed(progress.epoch)
+        labels, self.centroids = kmeans(points, min(p.clusters, len(points)), gen)
+        if len(self.pseudo_labels) == len(labels):
+            self.stability = normalized_mutual_info_score(self.pseudo_labels.cpu(), labels.cpu())
+        self.pseudo_labels = labels
+        sizes = torch.bincount(labels, minlength=p.clusters).float()
+        self.cluster_weights = torch.where(sizes > 0, 1 / sizes.clamp_min(1), torch.zeros_like(sizes))
+        # "We reassign the clusters... the top layer is re-initialized" each epoch: cluster ids are permuted.
+        if p.head_init == "centroids":
+            weight = self.centroids @ self.pca_projection.T * p.head_scale          # (K, D)
+            self.classifier.weight.copy_(weight)
+            self.classifier.bias.copy_(-weight @ self.pca_mean)
+        else:
+            self.classifier.reset_parameters()
+
+    @torch.no_grad()
+    def pseudo_labels_for(self, images, indices=None):
+        """Targets (B,): the stored cluster of each image when the data-set indices are known; the nearest
+        centroid of the last clustering when they are not (the preview). Before the first clustering every
+        image is its own class (image b → b mod K): Dosovitskiy et al.'s exemplar task, DeepCluster with one
+        image per cluster, which keeps a step well defined in a preview or a test."""
+        if len(self.pseudo_labels) == 0:
+            return torch.arange(len(images), device=images.device) % self.params.clusters
+        if indices is not None:
+            return self.pseudo_labels[indices.to(self.pseudo_labels.device)].to(images.device)
+        was_training = self.training
+        self.eval()  # batch statistics of a preview must not move the BN running averages
+        points = reduce(self.features(images), self.pca_mean, self.pca_projection)  # (B, P)
+        self.train(was_training)
+        return torch.cdist(points, self.centroids).argmin(dim=1)
+
+    def make_inputs(self, images, gen, indices=None):
+        # The paper's augmentation is a random crop and flip; colour jitter and grey views are ours (the Sobel
+        # input already ignores hue).
+        return random_view(images, gen, self.params), self.pseudo_labels_for(images, indices)
+
+    def loss(self, inputs, progress):
+        views, labels = inputs
+        logits = self.classifier(self.features(views))                              # (B, K)
+        loss = F.cross_entropy(logits, labels, weight=self.cluster_weights)
+        metrics = {"cluster_accuracy": (logits.argmax(1) == labels).float().mean()}
+        if self.stability is not None:
+            metrics["nmi_with_last_epoch"] = self.stability
+        return StepOutput(loss, metrics)
+
+    def preview(self, images, gen, predict=False):
+        views, labels = self.make_inputs(images, gen)
+        if len(self.pseudo_labels) > 0:
+            sizes = (1 / self.cluster_weights[labels]).round().int().tolist()
+            captions = [f"cluster {c} ({n} images)" for c, n in zip(labels.tolist(), sizes)]
+        else:
+            captions = [f"own class {c} (not clustered yet)" for c in labels.tolist()]
+        if predict:
+            with torch.no_grad():
+                probabilities = self.classifier(self.features(views)).softmax(1)  # (B, K)
+            confidence, guess = probabilities.max(1)
+            captions = [f"{caption} → {g} {c:.0%}" for caption, g, c in
+                        zip(captions, guess.tolist(), confidence.tolist())]
+        rows = [PreviewRow([image, view], ["original", caption])
+                for image, view, caption in zip(images, views, captions)]
+        if self.params.sobel:  # what the network is shown instead of colour
+            for row, edges in zip(rows, edge_strength(views)):
+                row.images.append(edges)
+                row.captions.append("what the network sees: edges")
+        return rows

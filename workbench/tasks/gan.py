@@ -1,0 +1,163 @@
+"""GAN (DCGAN): a generator draws images from noise, and the encoder learns by telling them from real ones.
+
+What is predicted: for every image, whether it is real (from the data) or fake (from the generator G). The
+discriminator D is the encoder plus one linear real/fake logit; the encoder's pooled features are the
+representation. G turns noise z ~ N(0, I) into an image and is trained to make D call its images real.
+Losses, with D(x) the logit and σ the logistic function (the non-saturating generator loss of the GAN paper):
+
+    L_D = − mean log σ(D(x))  − mean log(1 − σ(D(G(z))))      moves only D
+    L_G = − mean log σ(D(G(z)))                                moves only G
+
+Papers: Radford, Metz, Chintala. "Unsupervised Representation Learning with Deep Convolutional Generative
+Adversarial Networks", ICLR 2016. https://arxiv.org/abs/1511.06434 — on Goodfellow et al., "Generative
+Adversarial Nets", NeurIPS 2014. BigGAN and StyleGAN are this recipe grown large.
+
+What to look for: neither loss falls for good — they are a game. D(real) and D(fake) start near 50 %, D wins
+at first, then G catches up. The samples from a fixed noise grid turn from grey mush into gradients, blobs and
+then shapes. Identical samples across the grid are mode collapse.
+
+Letters: B images, Z noise dimension, W generator width.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+
+PREVIEW_SEED, PREVIEW_GRID = 1234, 64  # the fixed noise grid of the preview, apart from training's generator
+
+
+def dcgan_generator(z_dim: int, width: int) -> nn.Sequential:
+    """z (B, Z) → image (B, 3, 32, 32) in [0, 1]. "Use batchnorm in the generator ... ReLU activation in the
+    generator for all layers except for the output" (Sec. 3); a sigmoid, not tanh, as our pixels are in [0, 1]."""
+    def up(c_in, c_out, stride, padding):
+        return [nn.ConvTranspose2d(c_in, c_out, 4, stride, padding, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+    return nn.Sequential(
+        nn.Unflatten(1, (z_dim, 1, 1)),
+        *up(z_dim, 4 * width, 1, 0),          # (B, 4W, 4, 4)
+        *up(4 * width, 2 * width, 2, 1),      # (B, 2W, 8, 8)
+        *up(2 * width, width, 2, 1),          # (B, W, 16, 16)
+        nn.ConvTranspose2d(width, 3, 4, 2, 1), nn.Sigmoid(),  # (B, 3, 32, 32)
+    )
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """−log σ(D(x)) − log(1 − σ(D(G(z)))); softplus(−t) = −log σ(t) is the stable form."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating: G maximises log D(G(z)) instead of minimising log(1 − D(G(z))), which "saturates" when
+    D rejects every sample early on (Goodfellow et al., Sec. 3)."""
+    return F.softplus(-fake_logits).mean()
+
+
+@register_task
+class GAN(PretextTask):
+    info = TaskInfo(
+        name="gan",
+        family="generation",
+        title="GAN — tell real images from a generator's fakes",
+        summary="A generator draws images from noise; the encoder, as discriminator, learns to tell them from real.",
+        paper="Radford et al., Unsupervised Representation Learning with Deep Convolutional GANs, ICLR 2016",
+        paper_url="https://arxiv.org/abs/1511.06434",
+        look_for="D(real) and D(fake) see-saw around 50 %; the fixed-noise samples grow from mush into shapes.",
+        knn_weak=True,
+    )
+    preset = Preset(epochs=12, batch_size=64, learning_rate=1e-3, weight_decay=0.0)
+    # DCGAN: Adam lr 2e-4, β1 0.5, batch 128, no weight decay (Sec. 4).
+    gpu_preset = Preset(epochs=100, batch_size=128, learning_rate=2e-4, weight_decay=0.0)
+
+    @dataclass
+    class Params:
+        z_dim: int = param(64, "Size of the noise vector z the generator starts from (the paper: 100). Too "
+                           "small and G has few ways to vary its images.", 8, 256, 8)
+        generator_width: int = param(32, "Channels of the generator's last hidden layer; it doubles twice "
+                                     "going in (the paper's 64–128 is slower on a CPU).", 8, 128, 8)
+        beta1: float = param(0.5, "Adam's β1 for both networks. DCGAN lowered it from 0.9 to 0.5: 'the "
+                             "suggested value of 0.9 resulted in training oscillation and instability'.",
+                             0.0, 0.99, 0.05)
+        flip_probability: float = param(0.5, "Chance of a left–right flip of a real image: more variety for D "
+                                        "to learn from; G may draw flipped shapes too.", 0.0, 1.0, 0.05)
+
+    def __init__(self, encoder, params=None):
+        super().__init__(encoder, params)
+        self.real_fake = nn.Linear(encoder.feature_dim, 1)  # D = encoder + this logit
+        self.generator = dcgan_generator(self.params.z_dim, self.params.generator_width)
+
+    def forward(self, images):
+        """The discriminator: logit (B,) that each image is real."""
+        return self.real_fake(self.encoder(images)).squeeze(1)
+
+    def make_inputs(self, images, gen, indices=None):
+        flip = torch.rand(images.shape[0], generator=gen, device=images.device) < self.params.flip_probability
+        real = torch.where(flip[:, None, None, None], images.flip(3), images)
+        z = torch.randn(images.shape[0], self.params.z_dim, generator=gen, device=images.device)
+        return real, z  # (B, 3, H, W), (B, Z)
+
+    def _discriminate(self, images, frozen):
+        """D on fakes, with copies of the encoder's batch-norm buffers, so that the running statistics — used
+        when features are read — come from real images only. `frozen` also cuts D's weights from the graph."""
+        state = {f"{prefix}.{name}": buffer.clone() for prefix in ("encoder", "real_fake")
+                 for name, buffer in getattr(self, prefix).named_buffers()}
+        if frozen:
+            state |= {f"{prefix}.{name}": weight.detach() for prefix in ("encoder", "real_fake")
+                      for name, weight in getattr(self, prefix).named_parameters()}
+        return functional_call(self, state, (images,))
+
+    def loss(self, inputs, progress):
+        real, z = inputs
+        fake = self.generator(z)  # (B, 3, H, W)
+        real_logits = self(real)
+        # The engine takes one optimiser step on one loss, so both players step at once (simultaneous
+        # gradient descent) instead of DCGAN's alternating updates. Each term reaches only its own player:
+        # L_D sees the fakes detached (no gradient to G), L_G sees D with detached weights (none to D).
+        fake_logits = self._discriminate(fake.detach(), frozen=False)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        g_loss = generator_loss(self._discriminate(fake, frozen=True))
+        d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
+        accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
+        return StepOutput(d_loss + g_loss, {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                                            "d_real": d_real.detach(), "d_fake": d_fake.detach(),
+                                            "d_accuracy": accuracy})
+
+    def param_groups(self, weight_decay):
+        """One Adam per player in effect: the generator and the discriminator each get their own groups with
+        DCGAN's β = (0.5, 0.999) (AdamW reads a group's `betas`; SGD ignores it)."""
+        betas = (self.params.beta1, 0.999)
+        groups = []
+        for modules in ([self.generator], [self.encoder, self.real_fake]):
+            weights = [p for m in modules for p in m.parameters() if p.requires_grad]
+            groups += [{"params": [p for p in weights if p.ndim > 1], "weight_decay": weight_decay, "betas": betas},
+                       {"params": [p for p in weights if p.ndim <= 1], "weight_decay": 0.0, "betas": betas}]
+        return groups
+
+    @torch.no_grad()
+    def fixed_samples(self, count):
+        """G's images for the first `count` vectors of a fixed noise grid, in eval mode (running statistics)
+        so that drawing them changes nothing: the same z every time, so progress shows sample by sample."""
+        z = torch.randn(PREVIEW_GRID, self.params.z_dim, generator=torch.Generator().manual_seed(PREVIEW_SEED))
+        z = z[torch.arange(count) % PREVIEW_GRID].to(self.real_fake.weight.device)
+        was_training = self.generator.training
+        self.generator.eval()
+        samples = self.generator(z)
+        self.generator.train(was_training)
+        return samples
+
+    def preview(self, images, gen, predict=False):
+        real, _ = self.make_inputs(images, gen)
+        b = images.shape[0]
+        samples = self.fixed_samples(2 * b)  # (2B, 3, H, W): two per row
+        captions = [["real"] + [f"sample {2 * i + 1}", f"sample {2 * i + 2}"] for i in range(b)]
+        if predict:
+            with torch.no_grad():
+                p_real = torch.sigmoid(self(real)).tolist()
+                p_fake = torch.sigmoid(self(samples)).tolist()
+            captions = [[f"real · D: {p_real[i]:.0%} real"] +
+                        [f"sample {2 * i + j + 1} · D: {p_fake[2 * i + j]:.0%} real" for j in range(2)]
+                        for i in range(b)]
+        return [PreviewRow([real[i], samples[2 * i], samples[2 * i + 1]], captions[i]) for i in range(b)]

@@ -1,0 +1,126 @@
+"""Inpainting (context encoder): cut a hole in the image and paint in what was there from what surrounds it.
+
+What is predicted: the pixels of a removed region, from the rest of the image (the context); the hole is
+filled with the mean colour before the encoder sees it.
+Loss: squared error on the hole, plus a small weight on the rest (the paper's overlap),
+
+    L = 1/|M| Σ_{p ∈ M} ‖x̂_p − x_p‖² + w_out · 1/|M̄| Σ_{p ∉ M} ‖x̂_p − x_p‖²,   x̂ = decoder(encoder((1 − M)⊙x + M⊙x̄)).
+
+Paper: Pathak, Krähenbühl, Donahue, Darrell, Efros. "Context Encoders: Feature Learning by Inpainting",
+CVPR 2016. https://arxiv.org/abs/1604.07379
+
+What to look for: the filled hole starts as a grey blur, then takes the background's colour, then — the part
+that needs understanding — continues the shape's edges into the hole. A blurry fill is the L2 loss averaging
+the possible answers; the paper adds an adversarial loss for sharpness, which this task leaves out.
+
+Letters: B images, H×W pixels, M the hole mask (1 inside the hole), D encoder features.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .. import augment
+from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.decoders import ConvDecoder
+
+BLOCK_GRID = 8  # random blocks: the image as an 8 × 8 grid of cells, each dropped on its own
+
+
+def hole_masks(b: int, size: int, kind: str, hole_size: float, gen: torch.Generator, device) -> torch.Tensor:
+    """(B, 1, H, W) masks, 1 where pixels are removed.
+
+    centre: one square of side hole_size·H in the middle (the paper's "central region");
+    random_square: a square of that side at a random place in every image;
+    random_blocks: each cell of an 8 × 8 grid dropped with probability hole_size², the same expected area
+    (the paper's "random block" masks, which it found to learn better features)."""
+    side = max(1, round(hole_size * size))
+    if kind == "random_blocks":
+        cells = torch.rand(b, 1, BLOCK_GRID, BLOCK_GRID, generator=gen, device=device) < hole_size ** 2
+        return F.interpolate(cells.float(), size=(size, size), mode="nearest")
+    if kind == "centre":
+        top = torch.full((b,), (size - side) // 2, device=device)
+        left = top
+    else:
+        top = torch.randint(0, size - side + 1, (b,), generator=gen, device=device)
+        left = torch.randint(0, size - side + 1, (b,), generator=gen, device=device)
+    rows = torch.arange(size, device=device)
+    inside_rows = (rows >= top[:, None]) & (rows < top[:, None] + side)     # (B, H)
+    inside_cols = (rows >= left[:, None]) & (rows < left[:, None] + side)   # (B, W)
+    return (inside_rows[:, :, None] & inside_cols[:, None, :]).float()[:, None]
+
+
+def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the pixels where mask = 1 (summed over colour channels, as ‖·‖²)."""
+    squared = ((prediction - target) ** 2).sum(1, keepdim=True)  # (B, 1, H, W)
+    return (squared * mask).sum() / mask.sum().clamp_min(1)
+
+
+@register_task
+class Inpainting(PretextTask):
+    info = TaskInfo(
+        name="inpainting",
+        family="reconstruction",
+        title="Inpainting — fill the hole from its surroundings",
+        summary="Remove a region of the image and paint in the missing pixels from the context around it.",
+        paper="Pathak et al., Context Encoders: Feature Learning by Inpainting, CVPR 2016",
+        paper_url="https://arxiv.org/abs/1604.07379",
+        look_for="The hole loss falls as fills go from a grey blur to the right colours, then to continued "
+                 "edges; k-NN rises once the network must know the shape to finish it.",
+    )
+    preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)
+    gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
+
+    @dataclass
+    class Params:
+        hole_kind: str = param("random_blocks", "Which pixels go: 'centre' (one square in the middle, the "
+                               "paper's main setting), 'random_square' (one square anywhere) or 'random_blocks' "
+                               "(scattered cells; the paper found them to give better features).",
+                               choices=("centre", "random_square", "random_blocks"))
+        hole_size: float = param(0.5, "Side of the square hole as a fraction of the image side (the paper: "
+                                 "64 of 128 px, 0.5, a quarter of the area); for random blocks, the same area "
+                                 "is dropped on average. Small holes are filled from their border alone.",
+                                 0.1, 0.9, 0.05)
+        outside_weight: float = param(0.1, "Weight of the squared error outside the hole. The paper puts 10× "
+                                      "less weight on the context than on the hole; 0 reconstructs the hole "
+                                      "only.", 0.0, 1.0, 0.05,
+                                      lab="At 1 the context weighs as much as the hole: the network spends "
+                                          "itself copying what it can see.")
+        crop_min_scale: float = param(0.6, "Smallest random crop (fraction of the area) before the hole is "
+                                      "cut; 1.0 turns cropping off.", 0.1, 1.0, 0.05)
+
+    def __init__(self, encoder, params=None):
+        super().__init__(encoder, params)
+        self.decoder = ConvDecoder(encoder.feature_dim, 3)
+
+    def make_inputs(self, images, gen, indices=None):
+        p = self.params
+        images = augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0))
+        mask = hole_masks(images.shape[0], images.shape[-1], p.hole_kind, p.hole_size, gen, images.device)
+        # "we fill the dropped region with the mean value" — the batch's mean colour: it says nothing about
+        # what was there.
+        mean = images.mean(dim=(0, 2, 3), keepdim=True)
+        return images * (1 - mask) + mean * mask, images, mask  # input, target (B, 3, H, W); mask (B, 1, H, W)
+
+    def reconstruct(self, masked: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decoder(self.encoder.feature_map(masked)))  # (B, 3, H, W) in [0, 1]
+
+    def loss(self, inputs, progress):
+        masked, target, mask = inputs
+        prediction = self.reconstruct(masked)
+        hole = masked_mse(prediction, target, mask)
+        context = masked_mse(prediction, target, 1 - mask)
+        metrics = {"hole_mse": hole.detach(), "context_mse": context.detach()}
+        return StepOutput(hole + self.params.outside_weight * context, metrics)
+
+    def preview(self, images, gen, predict=False):
+        masked, target, mask = self.make_inputs(images, gen)
+        columns, captions = [masked, target], ["target"]
+        if predict:
+            with torch.no_grad():
+                filled = masked * (1 - mask) + self.reconstruct(masked) * mask  # the context stays as it was
+            columns.append(filled)
+            captions.append("filled")
+        return [PreviewRow([c[i] for c in columns], [f"input, {mask[i].mean():.0%} removed", *captions])
+                for i in range(len(images))]
