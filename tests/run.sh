@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 python3.11 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test]"
+# lightly's losses are the tests' independent oracle; without its training stack (Lightning), which we never use.
+.venv/bin/pip install --quiet --disable-pip-version-check --no-deps "lightly==1.6.*" "lightning-utilities>=0.11"
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 if ! command -v chromium >/dev/null 2>&1; then

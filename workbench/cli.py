@@ -3,6 +3,7 @@
     python -m workbench tasks [--json]
     python -m workbench train --data shapes --task simclr --out runs/first   # the task's preset
     python -m workbench probe runs/first [--json]
+    python -m workbench preview --task jigsaw --out jigsaw.png [--run runs/first]
     python -m workbench serve [--host 127.0.0.1] [--port 7860]
 """
 
@@ -114,6 +115,21 @@ def cmd_probe(args):
     return 0
 
 
+def cmd_preview(args):
+    from PIL import Image
+
+    from .pictures import task_preview
+
+    try:
+        grid = task_preview(args.data, args.task, _parse_params(args.param), args.seed, args.run)
+    except (FileNotFoundError, ValueError, DataError) as error:
+        return _fail(str(error))
+    Image.fromarray(grid).save(args.out)
+    print(f"wrote {args.out}: what {args.task} feeds the model"
+          + (f", with the answers of {args.run}" if args.run else ""), file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args):
     from .ui.app import serve  # Gradio is imported only by the command that serves the page
 
@@ -159,6 +175,15 @@ def build_parser():
     probe.add_argument("run_dir")
     probe.add_argument("--json", action="store_true")
     probe.set_defaults(func=cmd_probe)
+
+    preview = sub.add_parser("preview", help="draw what a task feeds the model (and a trained run's answers)")
+    preview.add_argument("--task", default=default.task)
+    preview.add_argument("--data", default=default.data)
+    preview.add_argument("--out", required=True, help="PNG file to write")
+    preview.add_argument("--run", help="a run folder of the task: draw its model's predictions too")
+    preview.add_argument("--seed", type=int, default=0)
+    preview.add_argument("--param", action="append", metavar="NAME=VALUE", help="a task parameter")
+    preview.set_defaults(func=cmd_preview)
 
     serve = sub.add_parser("serve", help="start the page")
     add_serve_arguments(serve)

@@ -13,49 +13,18 @@ from dataclasses import fields  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from .. import plots  # noqa: E402
+from ..pictures import picture as _picture, task_preview  # noqa: E402
 from ..data import BUILTIN, DataError, load_dataset  # noqa: E402
 from ..evaluation import map_run, probe_run, warm_up_umap  # noqa: E402
-from ..models import ENCODERS, create_encoder  # noqa: E402
-from ..checkpoints import load_task  # noqa: E402
-from ..tasks import create_task, explanation, list_tasks, make_params, task_class  # noqa: E402
+from ..models import ENCODERS  # noqa: E402
+from ..tasks import explanation, list_tasks, task_class  # noqa: E402
 from ..training import JobManager, TrainConfig  # noqa: E402
 
 DEFAULTS = TrainConfig()  # the page starts where the CLI does
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-PREVIEW_IMAGES = 6
-ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp
-
-
-# --- helpers that turn tensors into pictures --------------------------------------------------------------
-def _picture(image: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] or uint8 → (ZOOM·H, ZOOM·W, 3) uint8."""
-    array = image.float() / 255 if image.dtype == torch.uint8 else image.float()
-    array = (array.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
-
-
-def _preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
-    """One picture of a whole preview: a row per source image, each cell captioned underneath. Cells are as
-    large as the largest image; smaller ones (multi-crop's local views) sit centred in theirs."""
-    cell = max(ZOOM * max(image.shape[1:]) for row in rows for image in row.images)
-    columns = max(len(row.images) for row in rows)
-    grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
-                     "white")
-    draw, font = ImageDraw.Draw(grid), ImageFont.load_default(size=12)
-    for r, row in enumerate(rows):
-        top = gap + r * (cell + caption_height + gap)
-        for c, (image, caption) in enumerate(zip(row.images, row.captions)):
-            left = gap + c * (cell + gap)
-            picture = _picture(image)
-            grid.paste(Image.fromarray(picture),
-                       (left + (cell - picture.shape[1]) // 2, top + (cell - picture.shape[0]) // 2))
-            draw.text((left + cell / 2, top + cell + 3), caption, fill="#374151", font=font, anchor="mt")
-    return np.asarray(grid)
 
 
 def _task_params(task_name, names, values):
@@ -114,34 +83,15 @@ def build_app(manager: JobManager) -> gr.Blocks:
 
     def draw_preview(spec, task_name, seed, *values):
         """What training feeds the model — and, once the current run of this task has a checkpoint, what
-        the model answers (refreshed each epoch while it trains)."""
+        the model answers (redrawn at each epoch's checkpoint while it trains)."""
+        run = manager.current
+        trained = (run is not None and run.config.task == task_name
+                   and (run.out_dir / "model.safetensors").exists())
         try:
-            data = load_dataset(spec)
             params = _task_params(task_name, param_names, values)
-            task, predict = _latest_task(task_name), True
-            if task is None:
-                cls = task_class(task_name)
-                encoder = create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=0)
-                task, predict = create_task(task_name, encoder, **params).eval(), False
-            else:
-                task.params = make_params(task_class(task_name), params)  # the controls' strengths
+            return task_preview(spec, task_name, params, seed, run.out_dir if trained else None)
         except (DataError, ValueError) as error:
             gr.Warning(str(error))
-            return None
-        gen = torch.Generator().manual_seed(int(seed))
-        pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
-        with torch.no_grad():
-            rows = task.preview(data.train_images[pick].float() / 255, gen, predict=predict)
-        return _preview_grid(rows)
-
-    def _latest_task(task_name):
-        """The current run's task from its latest checkpoint, if the run trains `task_name` and has one."""
-        run = manager.current
-        if run is None or run.config.task != task_name or not (run.out_dir / "model.safetensors").exists():
-            return None
-        try:
-            return load_task(run.out_dir)[0]
-        except (OSError, ValueError, RuntimeError):  # a checkpoint being replaced right now: draw inputs only
             return None
 
     def start(spec, task_name, encoder, epochs, batch_size, lr, seed, device, *values):
@@ -172,6 +122,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
             plots.knn_figure(status.evals if status else [], status.epochs if status else 0)
             if fresh_evals else gr.skip(),
             (run_dir, n_steps, n_evals),
+            f"{run_dir}:{n_evals}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw predictions
             gr.Timer(active=bool(status and status.active)),
         )
 
@@ -277,7 +228,9 @@ def build_app(manager: JobManager) -> gr.Blocks:
         start_button.click(start, [data, task, encoder, epochs, batch_size, lr, seed, device, *param_inputs],
                            [message, timer], api_name="start")
         drawn = gr.State(None)  # what this page's plots show: (run folder, steps, evals)
-        poll_outputs = [status, progress, loss_plot, knn_plot, drawn, timer]
+        checkpoint = gr.Textbox(visible=False)  # changes with every epoch's checkpoint
+        checkpoint.change(draw_preview, preview_inputs, preview, api_name=False, show_progress="hidden")
+        poll_outputs = [status, progress, loss_plot, knn_plot, drawn, checkpoint, timer]
         timer.tick(poll, drawn, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden")
         stop_button.click(control("stop"), None, message, api_name="stop")
         pause_button.click(control("pause"), None, message, api_name="pause")

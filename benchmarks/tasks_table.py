@@ -1,0 +1,57 @@
+"""Every registered task with its own default preset on Shapes: k-NN top-1 next to the same encoder at random
+initialisation and raw pixels, seconds taken and images/s — the catalogue's learning table.
+
+    python benchmarks/tasks_table.py [--tasks rotation simclr ...] [--data shapes] [--out runs/bench]
+
+Each run is what `python -m workbench train --data shapes --task T` does with nothing else. Runs one task
+after another (the machine should be otherwise idle: the seconds are wall-clock) and prints a Markdown table;
+`benchmarks/README.md` holds the last one with the machine it ran on.
+"""
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from workbench.evaluation import probe_run
+from workbench.tasks import list_tasks, task_class
+from workbench.training import TrainConfig, TrainingRun
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="*", default=[info.name for info in list_tasks()])
+    parser.add_argument("--data", default="shapes")
+    parser.add_argument("--out", default="runs/bench")
+    args = parser.parse_args()
+
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads\n")
+    print("| task | family | preset (epochs × batch, optimiser, lr) | k-NN top-1 | random init | raw pixels "
+          "| gain (points) | seconds | images/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in args.tasks:
+        cls = task_class(name)
+        config = TrainConfig(data=args.data, task=name, device="cpu")
+        run = TrainingRun(config, Path(args.out) / name)
+        start = time.perf_counter()
+        status = run.run()
+        seconds = time.perf_counter() - start
+        if status.state != "finished":
+            print(f"| {name} | {cls.info.family} | — | {status.state}: {status.message} | | | | | |")
+            continue
+        result = probe_run(run.out_dir)
+        c = run.config
+        gain = 100 * (result["knn_top1"] - result["random_init_knn_top1"])
+        weak = " (k-NN-weak)" if cls.info.knn_weak else ""
+        print(f"| {name}{weak} | {cls.info.family} | {c.epochs} × {c.batch_size}, {c.optimizer} "
+              f"{c.learning_rate:g} | **{result['knn_top1']:.3f}** | {result['random_init_knn_top1']:.3f} | "
+              f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {seconds:.0f} | "
+              f"{status.images_per_second:,.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Pictures of what a task feeds its model — and what the model answers — for the page and the command line.
+
+    python -m workbench preview --task jigsaw --out jigsaw.png [--run RUN_DIR]
+"""
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from .checkpoints import load_task
+from .data import load_dataset
+from .models import create_encoder
+from .tasks import create_task, task_class
+
+PREVIEW_IMAGES = 6
+ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp
+
+
+def picture(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] or uint8 → (ZOOM·H, ZOOM·W, 3) uint8."""
+    array = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+    array = (array.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
+
+
+def preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
+    """One picture of a whole preview: a row per source image, each cell captioned underneath. Cells are as
+    large as the largest image; smaller ones (multi-crop's local views) sit centred in theirs."""
+    cell = max(ZOOM * max(image.shape[1:]) for row in rows for image in row.images)
+    columns = max(len(row.images) for row in rows)
+    grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
+                     "white")
+    draw, font = ImageDraw.Draw(grid), ImageFont.load_default(size=12)
+    for r, row in enumerate(rows):
+        top = gap + r * (cell + caption_height + gap)
+        for c, (image, caption) in enumerate(zip(row.images, row.captions)):
+            left = gap + c * (cell + gap)
+            cell_picture = picture(image)
+            grid.paste(Image.fromarray(cell_picture),
+                       (left + (cell - cell_picture.shape[1]) // 2, top + (cell - cell_picture.shape[0]) // 2))
+            draw.text((left + cell / 2, top + cell + 3), caption, fill="#374151", font=font, anchor="mt")
+    return np.asarray(grid)
+
+
+def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_dir=None) -> np.ndarray:
+    """The preview grid of `task_name` on random images of the data, drawn by the task's own `make_inputs`.
+    With a run folder of that task, the trained model's answers are drawn too, with the run's own settings."""
+    data = load_dataset(data_spec)
+    if run_dir is not None:
+        task, config = load_task(run_dir)
+        if config["task"] != task_name:
+            raise ValueError(f"{run_dir} trained {config['task']}, not {task_name}")
+    else:
+        cls = task_class(task_name)
+        encoder = create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=0)
+        task = create_task(task_name, encoder, **params).eval()
+    gen = torch.Generator().manual_seed(int(seed))
+    pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
+    with torch.no_grad():
+        rows = task.preview(data.train_images[pick].float() / 255, gen, predict=run_dir is not None)
+    return preview_grid(rows)
