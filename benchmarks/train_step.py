@@ -18,7 +18,7 @@ from torchvision.transforms import v2
 
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import create_task
+from workbench.tasks import Progress, create_task
 
 
 def plain_simclr_transform(p):
@@ -62,7 +62,7 @@ def main():
         gen = torch.Generator(device=device).manual_seed(0)
 
         def train_on(inputs):
-            loss = task.loss(inputs).loss
+            loss = task.loss(inputs, Progress()).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -11,6 +11,7 @@ from .checkpoints import load_task
 from .data import load_dataset
 from .models import create_encoder
 from .tasks import create_task, task_class
+from .training import task_defaults
 
 PREVIEW_IMAGES = 6
 ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp
@@ -43,8 +44,9 @@ def preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
 
 
 def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_dir=None) -> np.ndarray:
-    """The preview grid of `task_name` on random images of the data, drawn by the task's own `make_inputs`.
-    With a run folder of that task, the trained model's answers are drawn too, with the run's own settings."""
+    """The preview grid of `task_name` on random images of the data, drawn by the task's own `make_inputs`
+    with its defaults on that data (overridden by `params`). With a run folder of that task, the trained
+    model's answers are drawn too, with the run's own settings."""
     data = load_dataset(data_spec)
     if run_dir is not None:
         task, config = load_task(run_dir)
@@ -53,7 +55,7 @@ def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_di
     else:
         cls = task_class(task_name)
         encoder = create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=0)
-        task = create_task(task_name, encoder, **params).eval()
+        task = create_task(task_name, encoder, **{**task_defaults(task_name, data_spec), **params}).eval()
     gen = torch.Generator().manual_seed(int(seed))
     pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
     with torch.no_grad():

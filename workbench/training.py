@@ -20,10 +20,11 @@ from typing import Any, Callable
 import torch
 
 from .checkpoints import save_weights, write_json
-from .data import load_dataset, resolve_data_path
+from .data import VIEW_PRESETS, load_dataset, resolve_data_path
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 from .models import ENCODERS, create_encoder, default_encoder
 from .tasks import Progress, create_task, make_params, task_class
+from .tasks.parts.views import ViewParams
 
 EVAL_BANK, EVAL_QUERIES = 2000, 1000  # images used by the online k-NN after each epoch
 
@@ -51,7 +52,7 @@ class TrainConfig:
         encoder = self.encoder
         if encoder == "auto":
             encoder = task_cls.encoders[0] if task_cls.encoders else default_encoder(device)
-        params = dataclasses.asdict(make_params(task_cls, self.task_params))
+        params = dataclasses.asdict(make_params(task_cls, {**task_defaults(self.task, self.data), **self.task_params}))
         filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
                   for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "optimizer")}
         return dataclasses.replace(self, data=resolve_data_path(self.data), task_params=params, encoder=encoder,
@@ -81,6 +82,16 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def task_defaults(task: str, data: str) -> dict[str, Any]:
+    """A task's parameter defaults on a data set: its paper's, with the data set's own strengths for the
+    joint-embedding views where it has any (`VIEW_PRESETS`). What the user sets overrides both."""
+    task_cls = task_class(task)
+    params = dataclasses.asdict(task_cls.Params())
+    if issubclass(task_cls.Params, ViewParams):
+        params.update(VIEW_PRESETS.get(str(data).strip().lower(), {}))
+    return params
 
 
 def resolve_device(name: str) -> torch.device:

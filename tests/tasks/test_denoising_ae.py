@@ -6,6 +6,7 @@ from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
 from workbench.tasks import Progress, create_task
 from workbench.tasks.denoising_ae import corrupt
+from workbench.tasks.parts.decoders import denormalize_patches, normalize_patches
 
 
 def shapes(n, seed=0):
@@ -42,18 +43,58 @@ def test_zero_noise_is_the_identity():
         assert torch.equal(corrupt(x, kind, 0.0, torch.Generator().manual_seed(0)), x)
 
 
-def test_the_target_is_the_clean_crop_and_the_loss_its_mean_squared_error():
-    task = create_task("denoising_ae", create_encoder("small_cnn"), noise_kind="masking").double()
-    x = shapes(4).double()
+def test_the_input_is_the_grey_clean_crop_with_pixels_blacked_out():
+    task = create_task("denoising_ae", create_encoder("small_cnn"), noise_kind="masking")
+    x = shapes(4)
     noisy, clean = task.make_inputs(x, torch.Generator().manual_seed(2))
-    assert torch.equal(clean, augment.random_resized_crop(x, torch.Generator().manual_seed(2), scale=(0.6, 1.0)))
+    crop = augment.random_resized_crop(x, torch.Generator().manual_seed(2), scale=(0.6, 1.0))
+    luma = 0.299 * crop[:, 0] + 0.587 * crop[:, 1] + 0.114 * crop[:, 2]
+    assert torch.allclose(clean, luma[:, None].expand(-1, 3, -1, -1), atol=1e-6)
     kept = (noisy != 0).all(1, keepdim=True).expand_as(noisy)
-    assert torch.equal(noisy[kept], clean[kept])  # the input is the target with pixels blacked out
+    assert torch.equal(noisy[kept], clean[kept])
+    colour = create_task("denoising_ae", create_encoder("small_cnn"), grey=False)
+    assert torch.equal(colour.make_inputs(x, torch.Generator().manual_seed(2))[1], crop)
+
+
+def slow_normalized_patches(images, patch=8, eps=1e-2):
+    """Every patch of every channel at zero mean and unit variance, one patch at a time."""
+    out = torch.empty_like(images)
+    for i in range(0, images.shape[2], patch):
+        for j in range(0, images.shape[3], patch):
+            block = images[:, :, i:i + patch, j:j + patch]
+            mean = block.mean(dim=(2, 3), keepdim=True)
+            var = block.var(dim=(2, 3), unbiased=False, keepdim=True)
+            out[:, :, i:i + patch, j:j + patch] = (block - mean) / (var + eps).sqrt()
+    return out
+
+
+def test_patch_normalisation_written_out_and_undone():
+    x = shapes(3).double()
+    assert torch.allclose(normalize_patches(x), slow_normalized_patches(x), atol=1e-9)
+    assert torch.allclose(denormalize_patches(normalize_patches(x), x), x, atol=1e-9)
+    flat = torch.full((1, 3, 16, 16), 0.7, dtype=torch.float64)
+    assert normalize_patches(flat).abs().max() < 1e-12  # a flat patch stays flat
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+def test_loss_is_the_mean_squared_error_to_the_target_written_out(normalized):
+    task = create_task("denoising_ae", create_encoder("small_cnn"), normalized_target=normalized).double()
+    noisy, clean = (t.double() for t in task.make_inputs(shapes(4), torch.Generator().manual_seed(2)))
     out = task.loss((noisy, clean), Progress())
-    reconstruction = task.reconstruct(noisy)
-    by_hand = sum(((reconstruction[b] - clean[b]) ** 2).sum().item() for b in range(4)) / clean.numel()
+    target = slow_normalized_patches(clean) if normalized else clean
+    decoded = task.decoder(task.encoder(noisy))
+    reconstruction = decoded if normalized else torch.sigmoid(decoded)
+    by_hand = sum(((reconstruction[b] - target[b]) ** 2).sum().item() for b in range(4)) / target.numel()
     assert out.loss.item() == pytest.approx(by_hand, rel=1e-9)
-    assert out.metrics["input_mse"].item() == pytest.approx(((noisy - clean) ** 2).mean().item(), rel=1e-9)
+    copy = slow_normalized_patches(noisy) if normalized else noisy
+    assert out.metrics["copy_mse"].item() == pytest.approx(((copy - target) ** 2).mean().item(), rel=1e-9)
+
+
+def test_features_see_the_grey_image():
+    task = create_task("denoising_ae", create_encoder("small_cnn")).eval()
+    x = shapes(4)
+    grey = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]).expand_as(x)
+    assert torch.allclose(task.features(x), task.features(grey), atol=1e-5)
 
 
 def test_the_reconstruction_error_falls_below_the_noise_when_overfitting_one_batch():
@@ -69,4 +110,4 @@ def test_the_reconstruction_error_falls_below_the_noise_when_overfitting_one_bat
         optimizer.step()
         losses.append(out.loss.item())
     assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
-    assert losses[-1] < out.metrics["input_mse"].item()  # it denoises, not only copies
+    assert losses[-1] < out.metrics["copy_mse"].item()  # it denoises, not only copies

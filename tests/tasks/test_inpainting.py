@@ -46,7 +46,7 @@ def test_the_input_keeps_the_context_and_fills_the_hole_with_the_mean_colour():
 
 def test_loss_is_the_hole_error_plus_a_small_weight_on_the_context_written_out():
     task = create_task("inpainting", create_encoder("small_cnn"), outside_weight=0.3).double()
-    masked, target, mask = task.make_inputs(shapes(4).double(), torch.Generator().manual_seed(1))
+    masked, target, mask = (t.double() for t in task.make_inputs(shapes(4), torch.Generator().manual_seed(1)))
     out = task.loss((masked, target, mask), Progress())
     prediction = task.reconstruct(masked)
     hole_sum, hole_n, rest_sum, rest_n = 0.0, 0, 0.0, 0

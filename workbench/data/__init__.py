@@ -20,6 +20,17 @@ BUILTIN = {
 }
 
 
+# The joint-embedding views' strengths (fields of tasks.parts.views.ViewParams) that a data set needs beyond the
+# papers' defaults, which assume upright photographs. Shapes: every image is one shape with a random tilt,
+# colour and place, and those few nuisance values tell one image from the 4,999 others better than its shape
+# (500 images share each shape), so two views are matched by them unless the views change them — with the
+# papers' views, MoCo, BYOL and SimSiam stayed at chance. Larger crops keep the shape in the view, strong colour
+# jitter and many grey views break colour matching, and turns of up to ±180° break tilt matching.
+VIEW_PRESETS = {
+    "shapes": {"crop_min_scale": 0.5, "color_jitter": 1.0, "grayscale_probability": 0.5, "rotation_degrees": 180.0},
+}
+
+
 class DataError(ValueError):
     """A data set could not be loaded; the message says why and what to do."""
 

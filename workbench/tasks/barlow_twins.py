@@ -89,8 +89,10 @@ class BarlowTwins(PretextTask):
 
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        return (random_view(images, gen, p),
-                random_view(images, gen, p, solarize_probability=p.solarize_probability))  # 2 × (B, 3, H, W)
+        first = random_view(images, gen, p)
+        second = random_view(images, gen, p,
+                             solarize_probability=p.solarize_probability)
+        return first, second  # 2 × (B, 3, H, W)
 
     def loss(self, inputs, progress):
         view1, view2 = inputs

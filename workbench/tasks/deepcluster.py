@@ -33,17 +33,17 @@ SOBEL_X = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 
 
 def sobel(images: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) colour → (B, 3, H, W): grey level and its horizontal and vertical Sobel gradients. The
-    paper feeds only the two gradients; the encoders here take three channels, and luminance carries no hue."""
+    """(B, 3, H, W) colour → (B, 3, H, W): the horizontal and vertical Sobel gradients of the grey image and
+    their length. The paper feeds the two gradients; the encoders here take three channels."""
     grey = 0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]  # (B, 1, H, W)
     kernels = torch.stack([SOBEL_X, SOBEL_X.T])[:, None].to(images)                   # (2, 1, 3, 3)
     gradients = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kernels)        # (B, 2, H, W)
-    return torch.cat([grey, gradients], dim=1)
+    return torch.cat([gradients, gradients.norm(dim=1, keepdim=True)], dim=1)
 
 
 def edge_strength(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) → the length of the Sobel gradient as a grey picture in [0, 1], brightest edge white."""
-    strength = sobel(images)[:, 1:].norm(dim=1, keepdim=True)                          # (B, 1, H, W)
+    strength = sobel(images)[:, 2:]                          # (B, 1, H, W)
     return (strength / strength.amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)).expand(-1, 3, -1, -1)
 
 
@@ -122,12 +122,16 @@ class DeepCluster(PretextTask):
                             lab="Off: the first clusters are colours, and the network learns to predict "
                                 "colours — the k-NN stays near its random-init value.")
 
-        head_init: str = param("random", "x", choices=("random", "centroids"))
-        head_scale: float = param(1.0, "x", 0.0, 100.0, 0.1)
+        hidden_dim: int = param(512, "x", 0, 4096, 64)
+        head_init: str = param("class_means", "x", choices=("class_means", "random"))
+        head_temperature: float = param(0.1, "x", 0.01, 1.0, 0.01)
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        self.classifier = nn.Linear(encoder.feature_dim, self.params.clusters)
+        h = self.params.hidden_dim
+        self.hidden = (nn.Sequential(nn.Linear(encoder.feature_dim, h), nn.BatchNorm1d(h), nn.ReLU(inplace=True))
+                       if h else nn.Identity())
+        self.classifier = nn.Linear(h or encoder.feature_dim, self.params.clusters)
         # The clustering of the last epoch. Empty until the first one: N is known only then (see below).
         self.register_buffer("pseudo_labels", torch.zeros(0, dtype=torch.long))  # (N,) a cluster per image
         self.register_buffer("pca_mean", torch.zeros(0))                          # (D,)
@@ -160,12 +164,16 @@ class DeepCluster(PretextTask):
         sizes = torch.bincount(labels, minlength=p.clusters).float()
         self.cluster_weights = torch.where(sizes > 0, 1 / sizes.clamp_min(1), torch.zeros_like(sizes))
         # "We reassign the clusters... the top layer is re-initialized" each epoch: cluster ids are permuted.
-        if p.head_init == "centroids":
-            weight = self.centroids @ self.pca_projection.T * p.head_scale          # (K, D)
+        self.classifier.reset_parameters()
+        if p.head_init == "class_means":
+            was_training = self.hidden.training
+            self.hidden.eval()
+            hidden = self.hidden(features)                                             # (N, H)
+            self.hidden.train(was_training)
+            means = torch.zeros(p.clusters, hidden.shape[1], device=hidden.device).index_add_(0, labels, hidden)
+            weight = F.normalize(means, dim=1) / (hidden.norm(dim=1).mean() * p.head_temperature)
             self.classifier.weight.copy_(weight)
-            self.classifier.bias.copy_(-weight @ self.pca_mean)
-        else:
-            self.classifier.reset_parameters()
+            self.classifier.bias.zero_()
 
     @torch.no_grad()
     def pseudo_labels_for(self, images, indices=None):
@@ -186,11 +194,12 @@ class DeepCluster(PretextTask):
     def make_inputs(self, images, gen, indices=None):
         # The paper's augmentation is a random crop and flip; colour jitter and grey views are ours (the Sobel
         # input already ignores hue).
-        return random_view(images, gen, self.params), self.pseudo_labels_for(images, indices)
+        return (random_view(images, gen, self.params),
+                self.pseudo_labels_for(images, indices))
 
     def loss(self, inputs, progress):
         views, labels = inputs
-        logits = self.classifier(self.features(views))                              # (B, K)
+        logits = self.classifier(self.hidden(self.features(views)))                              # (B, K)
         loss = F.cross_entropy(logits, labels, weight=self.cluster_weights)
         metrics = {"cluster_accuracy": (logits.argmax(1) == labels).float().mean()}
         if self.stability is not None:
@@ -206,7 +215,7 @@ class DeepCluster(PretextTask):
             captions = [f"own class {c} (not clustered yet)" for c in labels.tolist()]
         if predict:
             with torch.no_grad():
-                probabilities = self.classifier(self.features(views)).softmax(1)  # (B, K)
+                probabilities = self.classifier(self.hidden(self.features(views))).softmax(1)  # (B, K)
             confidence, guess = probabilities.max(1)
             captions = [f"{caption} → {g} {c:.0%}" for caption, g, c in
                         zip(captions, guess.tolist(), confidence.tolist())]

@@ -1,28 +1,33 @@
-"""Denoising autoencoder: corrupt the image, then reconstruct the clean one.
+"""Denoising autoencoder: corrupt the image, squeeze it into a code, and reconstruct the clean image from it.
 
-What is predicted: every pixel of the clean image x from a corrupted copy x̃ ~ q(x̃ | x) — Gaussian noise,
-masking noise (pixels set to black) or salt-and-pepper noise.
-Loss: squared reconstruction error over all pixels,
+What is predicted: the clean image x from the code y = f(x̃) of a corrupted copy x̃ ~ q(x̃ | x) — Gaussian
+noise, masking noise (pixels set to black) or salt-and-pepper noise. The code is the encoder's pooled output,
+the very vector the probes measure, as the paper's hidden layer y = f_θ(x̃) is its representation.
+Loss: squared error between the decoded code and the target t(x) — the clean pixels or, by default, the clean
+lightness with every 8 × 8 patch normalised (MAE's target: edges, not brightness),
 
-    L = 1/(B·H·W) Σ_b ‖ decoder(encoder(x̃_b)) − x_b ‖²,   x̃_b ~ q(x̃ | x_b).
+    L = 1/(B·C·H·W) Σ_b ‖ g(f(x̃_b)) − t(x_b) ‖²,   x̃_b ~ q(x̃ | x_b).
 
 Paper: Vincent, Larochelle, Bengio, Manzagol. "Extracting and Composing Robust Features with Denoising
 Autoencoders", ICML 2008. https://www.cs.toronto.edu/~larocheh/publications/icml-2008-denoising-autoencoders.pdf
 
-What to look for: the reconstruction MSE falls below the corrupted input's own error (the "input_mse"
-metric) — only then is the network denoising rather than copying. Masking half the pixels forces it to fill
-them in from the shape around them; a little Gaussian noise is removed by smoothing and teaches little.
+What to look for: the loss must fall well below "copy_mse", the error of handing back the corrupted input —
+only then is the network denoising rather than copying. Masking half the pixels makes it fill them in from the
+shape around them; a little Gaussian noise is removed by blurring and teaches little.
 
-Letters: B images, H×W pixels, D encoder features.
+Letters: B images, C channels, H×W pixels, D encoder features (the code).
 """
 
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from .. import augment
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.decoders import ConvDecoder
+from .parts.decoders import ConvDecoder, VectorToMap, denormalize_patches, luma, normalize_patches
+
+DECODER_WIDTH, GRID = 96, 4  # the code is laid out on the 4 × 4 grid of a 32-px image's H/8 map
 
 
 def corrupt(images: torch.Tensor, kind: str, level: float, gen: torch.Generator) -> torch.Tensor:
@@ -46,11 +51,12 @@ class DenoisingAE(PretextTask):
         name="denoising_ae",
         family="reconstruction",
         title="Denoising autoencoder — clean up the corrupted image",
-        summary="Corrupt the image with noise or dropped pixels and reconstruct the clean original.",
+        summary="Corrupt the image with noise or dropped pixels, squeeze it into a code, and reconstruct the "
+                "clean original from the code.",
         paper="Vincent et al., Extracting and Composing Robust Features with Denoising Autoencoders, ICML 2008",
         paper_url="https://www.cs.toronto.edu/~larocheh/publications/icml-2008-denoising-autoencoders.pdf",
-        look_for="Reconstruction MSE must fall well below input_mse (the noise's own error); with weak noise "
-                 "both are tiny and the k-NN barely moves.",
+        look_for="The loss must fall well below copy_mse (handing back the noisy input); with weak noise both "
+                 "are tiny and the k-NN barely moves.",
     )
     preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
@@ -65,31 +71,53 @@ class DenoisingAE(PretextTask):
                                    "0 the task is the identity and teaches nothing.", 0.0, 1.0, 0.05,
                                    lab="At 0 the network copies its input: the loss drops to ~0 and the "
                                        "features stay near random.")
+        grey: bool = param(True, "Work on the lightness only. Colour covers most pixels, so with it the code "
+                           "becomes a colour histogram, and Shapes' colours are random.",
+                           lab="Off: the code spends itself on colours; k-NN stays near random init.")
+        normalized_target: bool = param(True, "Reconstruct every 8 × 8 patch at zero mean and unit variance "
+                                        "(MAE's target) instead of raw pixels: what is left to predict is where "
+                                        "the edges are.", lab="Off: the loss is won by getting brightness "
+                                        "right, and the code learns less about shape.")
         crop_min_scale: float = param(0.6, "Smallest random crop (fraction of the area) before corrupting; 1.0 "
                                       "turns cropping off.", 0.1, 1.0, 0.05)
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        self.decoder = ConvDecoder(encoder.feature_dim, 3)
+        self.decoder = nn.Sequential(VectorToMap(encoder.feature_dim, DECODER_WIDTH, GRID),
+                                     ConvDecoder(DECODER_WIDTH, 3))
+
+    def _view(self, images):
+        return luma(images) if self.params.grey else images
+
+    def target(self, clean: torch.Tensor) -> torch.Tensor:
+        return normalize_patches(clean) if self.params.normalized_target else clean
 
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        clean = augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0))
+        clean = self._view(augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0)))
         return corrupt(clean, p.noise_kind, p.noise_level, gen), clean  # x̃, x: (B, 3, H, W) each
 
     def reconstruct(self, noisy: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(self.encoder.feature_map(noisy)))  # (B, 3, H, W) in [0, 1]
+        """g(f(x̃)) in the target's space: normalised patches, or pixels in [0, 1]."""
+        out = self.decoder(self.encoder(noisy))  # code (B, D) → (B, 3, H, W)
+        return out if self.params.normalized_target else torch.sigmoid(out)
 
     def loss(self, inputs, progress):
         noisy, clean = inputs
-        mse = ((self.reconstruct(noisy) - clean) ** 2).mean()
-        return StepOutput(mse, {"input_mse": ((noisy - clean) ** 2).mean()})  # the bar to get under
+        target = self.target(clean)
+        mse = ((self.reconstruct(noisy) - target) ** 2).mean()
+        return StepOutput(mse, {"copy_mse": ((self.target(noisy) - target) ** 2).mean()})  # the bar to get under
+
+    def features(self, images):
+        return self.encoder(self._view(images))
 
     def preview(self, images, gen, predict=False):
         noisy, clean = self.make_inputs(images, gen)
         columns, captions = [noisy, clean], [f"{self.params.noise_kind} {self.params.noise_level:g}", "clean target"]
         if predict:
             with torch.no_grad():
-                columns.append(self.reconstruct(noisy))
+                out = self.reconstruct(noisy)
+            # normalised patches are shown with the true patches' brightness and contrast, as in MAE's figures
+            columns.append(denormalize_patches(out, clean) if self.params.normalized_target else out)
             captions.append("reconstruction")
         return [PreviewRow([c[i] for c in columns], captions) for i in range(len(images))]

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import PreviewRow, PretextTask, Preset, Progress, StepOutput, TaskInfo, param, register_task
+from .parts.crops import encode_crops
 from .parts.heads import mlp
 from .parts.momentum import cosine_schedule, ema_update, frozen_copy
 from .parts.views import ViewParams, multi_crop
@@ -101,6 +102,8 @@ class DINO(PretextTask):
         local_crops: int = param(4, "Small crops per image, seen only by the student (the paper: 10 of 96 px "
                                  "on ImageNet).", 0, 8, 1)
         local_size: int = param(16, "Side of a local crop in pixels (globals keep the image size).", 8, 24, 4)
+        local_min_scale: float = param(0.05, "Smallest local crop as a fraction of the image area (the paper: "
+                                       "0.05).", 0.01, 0.5, 0.01)
         local_max_scale: float = param(0.4, "Largest local crop as a fraction of the image area; global crops "
                                        "cover from here (or crop_min_scale if larger) to all of it. The "
                                        "paper: 0.32.", 0.1, 0.6, 0.05)
@@ -118,16 +121,15 @@ class DINO(PretextTask):
 
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        return multi_crop(images, gen, p, GLOBAL_CROPS, p.local_crops, p.local_size, (0.05, p.local_max_scale))
+        return multi_crop(images, gen, p, GLOBAL_CROPS, p.local_crops, p.local_size,
+                          (p.local_min_scale, p.local_max_scale))  # list of (B, 3, h, h)
 
     def features(self, images):
         return self.teacher_encoder(images)  # the paper evaluates the teacher ("it performs better")
 
     def student(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Every crop → student output (B, K); crops of one size share a forward pass."""
-        sizes = [crops[:GLOBAL_CROPS], crops[GLOBAL_CROPS:]]
-        out = torch.cat([self.head(self.encoder(torch.cat(group))) for group in sizes if group])
-        return list(out.split(crops[0].shape[0]))
+        """Every crop → student output (B, K); one head pass over all crops, as the paper."""
+        return list(self.head(torch.cat(encode_crops(self.encoder, crops, GLOBAL_CROPS))).split(crops[0].shape[0]))
 
     @torch.no_grad()
     def teacher(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -1,10 +1,12 @@
 """Inpainting (context encoder): cut a hole in the image and paint in what was there from what surrounds it.
 
 What is predicted: the pixels of a removed region, from the rest of the image (the context); the hole is
-filled with the mean colour before the encoder sees it.
-Loss: squared error on the hole, plus a small weight on the rest (the paper's overlap),
+filled with the mean colour before the encoder sees it. The decoder paints from the encoder's pooled code —
+the vector the probes measure — as the paper's decoder reads a bottleneck that spans the whole image.
+Loss: squared error on the hole, plus a small weight on the rest (the paper's overlap), against the target
+t(x) — by default the lightness with every 8 × 8 patch normalised (MAE's target: edges, not brightness),
 
-    L = 1/|M| Σ_{p ∈ M} ‖x̂_p − x_p‖² + w_out · 1/|M̄| Σ_{p ∉ M} ‖x̂_p − x_p‖²,   x̂ = decoder(encoder((1 − M)⊙x + M⊙x̄)).
+    L = 1/|M| Σ_{p ∈ M} ‖x̂_p − t(x)_p‖² + w_out · 1/|M̄| Σ_{p ∉ M} ‖x̂_p − t(x)_p‖²,   x̂ = g(f((1 − M)⊙x + M⊙x̄)).
 
 Paper: Pathak, Krähenbühl, Donahue, Darrell, Efros. "Context Encoders: Feature Learning by Inpainting",
 CVPR 2016. https://arxiv.org/abs/1604.07379
@@ -20,11 +22,13 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .. import augment
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.decoders import ConvDecoder
+from .parts.decoders import ConvDecoder, VectorToMap, denormalize_patches, luma, normalize_patches
 
+DECODER_WIDTH, GRID = 96, 4  # the code is laid out on the 4 × 4 grid of a 32-px image's H/8 map
 BLOCK_GRID = 8  # random blocks: the image as an 8 × 8 grid of cells, each dropped on its own
 
 
@@ -87,16 +91,30 @@ class Inpainting(PretextTask):
                                       "only.", 0.0, 1.0, 0.05,
                                       lab="At 1 the context weighs as much as the hole: the network spends "
                                           "itself copying what it can see.")
+        grey: bool = param(True, "Work on the lightness only. Colour covers most pixels, so with it the code "
+                           "becomes a colour histogram, and Shapes' colours are random.",
+                           lab="Off: the code spends itself on colours; k-NN stays near random init.")
+        normalized_target: bool = param(True, "Paint every 8 × 8 patch at zero mean and unit variance (MAE's "
+                                        "target) instead of raw pixels: what is left to predict is where the "
+                                        "edges run.", lab="Off: the loss is won by filling in the right "
+                                        "brightness, and the code learns less about shape.")
         crop_min_scale: float = param(0.6, "Smallest random crop (fraction of the area) before the hole is "
                                       "cut; 1.0 turns cropping off.", 0.1, 1.0, 0.05)
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        self.decoder = ConvDecoder(encoder.feature_dim, 3)
+        self.decoder = nn.Sequential(VectorToMap(encoder.feature_dim, DECODER_WIDTH, GRID),
+                                     ConvDecoder(DECODER_WIDTH, 3))
+
+    def _view(self, images):
+        return luma(images) if self.params.grey else images
+
+    def target(self, clean: torch.Tensor) -> torch.Tensor:
+        return normalize_patches(clean) if self.params.normalized_target else clean
 
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        images = augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0))
+        images = self._view(augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0)))
         mask = hole_masks(images.shape[0], images.shape[-1], p.hole_kind, p.hole_size, gen, images.device)
         # "we fill the dropped region with the mean value" — the batch's mean colour: it says nothing about
         # what was there.
@@ -104,22 +122,30 @@ class Inpainting(PretextTask):
         return images * (1 - mask) + mean * mask, images, mask  # input, target (B, 3, H, W); mask (B, 1, H, W)
 
     def reconstruct(self, masked: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decoder(self.encoder.feature_map(masked)))  # (B, 3, H, W) in [0, 1]
+        """g(f(x)) in the target's space: normalised patches, or pixels in [0, 1] (B, 3, H, W)."""
+        out = self.decoder(self.encoder(masked))  # code (B, D) → (B, 3, H, W)
+        return out if self.params.normalized_target else torch.sigmoid(out)
 
     def loss(self, inputs, progress):
-        masked, target, mask = inputs
-        prediction = self.reconstruct(masked)
+        masked, clean, mask = inputs
+        prediction, target = self.reconstruct(masked), self.target(clean)
         hole = masked_mse(prediction, target, mask)
         context = masked_mse(prediction, target, 1 - mask)
         metrics = {"hole_mse": hole.detach(), "context_mse": context.detach()}
         return StepOutput(hole + self.params.outside_weight * context, metrics)
+
+    def features(self, images):
+        return self.encoder(self._view(images))
 
     def preview(self, images, gen, predict=False):
         masked, target, mask = self.make_inputs(images, gen)
         columns, captions = [masked, target], ["target"]
         if predict:
             with torch.no_grad():
-                filled = masked * (1 - mask) + self.reconstruct(masked) * mask  # the context stays as it was
+                painted = self.reconstruct(masked)
+            if self.params.normalized_target:  # shown with the true patches' brightness, as in MAE's figures
+                painted = denormalize_patches(painted, target)
+            filled = masked * (1 - mask) + painted * mask  # the context stays as it was
             columns.append(filled)
             captions.append("filled")
         return [PreviewRow([c[i] for c in columns], [f"input, {mask[i].mean():.0%} removed", *captions])

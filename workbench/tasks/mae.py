@@ -4,8 +4,10 @@ What is predicted: the pixels of every masked patch, from the visible patches al
 the K = round((1 − r)·L) visible patches; a light decoder gets their tokens back in place, a shared learned
 mask token at every hidden place, and predicts all L patches. Loss: mean squared error over masked patches only,
 
-    L = 1/|M| Σ_{b, i ∈ M_b} ‖ x̂_{b,i} − t_{b,i} ‖² / (3P²),   t = the patch's pixels, or with norm_pix_loss
-                                                                 (x − mean) / √(var + 10⁻⁶) of that patch.
+    L = 1/|M| Σ_{(b, i) ∈ M} ‖ x̂_{b,i} − t_{b,i} ‖² / (3P²),
+
+where t is the patch's pixels or, with norm_pix_loss, the patch normalised by its own mean and variance,
+(x − mean) / √(var + 10⁻⁶).
 
 Paper: He, Chen, Xie, Li, Dollár, Girshick. "Masked Autoencoders Are Scalable Vision Learners", CVPR 2022.
 https://arxiv.org/abs/2111.06377
@@ -135,17 +137,14 @@ class MAE(PretextTask):
 
     def preview(self, images, gen, predict=False):
         crops, keep, masked = self.make_inputs(images, gen)
-        p = self.encoder.patch_size
-        patches = patchify(crops, p)
-        grey = torch.full_like(patches, 0.5)
-        shown_input = unpatchify(torch.where(masked[..., None], grey, patches), p)
-        target, target_caption = crops, "target"
-        if self.params.norm_pix_loss:  # what the loss compares: ±2 standard deviations of each patch
-            target = unpatchify(normalise_patches(patches) / 4 + 0.5, p).clamp(0, 1)
-            target_caption = "target (each patch normalised)"
-        columns = [images, shown_input, target]
-        captions = [["original"] * len(images), [f"input: {int(keep.shape[1])} of {masked.shape[1]} patches"] * len(images),
-                    [target_caption] * len(images)]
+        p, b = self.encoder.patch_size, len(images)
+        patches = patchify(crops, p)                                                    # (B, L, P·P·3)
+        shown_input = unpatchify(torch.where(masked[..., None], 0.5, patches), p)      # hidden patches grey
+        columns = [images, shown_input, crops]
+        captions = [["original"] * b, [f"input: {keep.shape[1]} of {masked.shape[1]} patches"] * b, ["target"] * b]
+        if self.params.norm_pix_loss:  # what the loss compares: each patch to ±2 of its standard deviations
+            columns[2] = unpatchify(normalise_patches(patches) / 4 + 0.5, p).clamp(0, 1)
+            captions[2] = ["target: each patch normalised"] * b
         if predict:
             with torch.no_grad():
                 prediction = self.reconstruct(crops, keep)
@@ -154,8 +153,7 @@ class MAE(PretextTask):
                 mean, var = patches.mean(-1, keepdim=True), patches.var(-1, keepdim=True)
                 prediction = prediction * (var + 1e-6).sqrt() + mean
             # As in the paper's figures: the visible patches pasted back around the reconstructed ones.
-            pasted = torch.where(masked[..., None], prediction, patches)
-            columns.append(unpatchify(pasted, p).clamp(0, 1))
+            columns.append(unpatchify(torch.where(masked[..., None], prediction, patches), p).clamp(0, 1))
             captions.append([f"reconstruction, MSE {e:.3f}" for e in errors.tolist()])
         return [PreviewRow([column[i] for column in columns], [caption[i] for caption in captions])
-                for i in range(len(images))]
+                for i in range(b)]

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.crops import encode_crops
 from .parts.heads import mlp
 from .parts.views import ViewParams, multi_crop
 
@@ -90,6 +91,8 @@ class SwAV(PretextTask):
         local_crops: int = param(4, "Small crops per image (multi-crop; the paper: 6 of 96 px on ImageNet). "
                                  "They only predict, they never give codes.", 0, 8, 1)
         local_size: int = param(16, "Side of a local crop in pixels (globals keep the image size).", 8, 24, 4)
+        local_min_scale: float = param(0.05, "Smallest local crop as a fraction of the image area (the paper: "
+                                       "0.05).", 0.01, 0.5, 0.01)
         local_max_scale: float = param(0.4, "Largest local crop as a fraction of the image area; global crops "
                                        "cover from here (or crop_min_scale if larger) to all of it. The "
                                        "paper: 0.14.", 0.1, 0.6, 0.05)
@@ -119,12 +122,12 @@ class SwAV(PretextTask):
 
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        return multi_crop(images, gen, p, GLOBAL_CROPS, p.local_crops, p.local_size, (0.05, p.local_max_scale))
+        return multi_crop(images, gen, p, GLOBAL_CROPS, p.local_crops, p.local_size,
+                          (p.local_min_scale, p.local_max_scale))  # list of (B, 3, h, h)
 
     def embed(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Every crop → L2-normalised projection z (B, P); crops of one size share a forward pass."""
-        sizes = [crops[:GLOBAL_CROPS], crops[GLOBAL_CROPS:]]
-        z = torch.cat([self.projector(self.encoder(torch.cat(group))) for group in sizes if group])
+        """Every crop → L2-normalised projection z (B, P); one projector pass over all crops, as the paper."""
+        z = self.projector(torch.cat(encode_crops(self.encoder, crops, GLOBAL_CROPS)))
         return list(F.normalize(z, dim=1).split(crops[0].shape[0]))
 
     def codes(self, z_globals: list[torch.Tensor]) -> list[torch.Tensor]:

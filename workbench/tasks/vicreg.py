@@ -76,7 +76,7 @@ class VICReg(PretextTask):
         look_for="The invariance term falls while the variance term is held near 0; set the variance weight to 0 "
                  "and the collapse monitor drops as every image gets the same embedding.",
     )
-    preset = Preset(epochs=20, batch_size=128, learning_rate=4e-3)
+    preset = Preset(epochs=24, batch_size=64, learning_rate=2e-3)
     # The paper's CIFAR-sized setting as solo-learn runs it (LARS lr 0.3 at batch 256); AdamW at 1e-3 is the
     # usual single-GPU stand-in.
     gpu_preset = Preset(epochs=400, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
@@ -107,8 +107,10 @@ class VICReg(PretextTask):
 
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        return (random_view(images, gen, p),
-                random_view(images, gen, p, solarize_probability=p.solarize_probability))  # 2 × (B, 3, H, W)
+        first = random_view(images, gen, p)
+        second = random_view(images, gen, p,
+                             solarize_probability=p.solarize_probability)
+        return first, second  # 2 × (B, 3, H, W)
 
     def loss(self, inputs, progress):
         view1, view2 = inputs

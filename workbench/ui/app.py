@@ -21,7 +21,7 @@ from ..data import BUILTIN, DataError, load_dataset  # noqa: E402
 from ..evaluation import map_run, probe_run, warm_up_umap  # noqa: E402
 from ..models import ENCODERS  # noqa: E402
 from ..tasks import explanation, list_tasks, task_class  # noqa: E402
-from ..training import JobManager, TrainConfig  # noqa: E402
+from ..training import JobManager, TrainConfig, task_defaults  # noqa: E402
 
 DEFAULTS = TrainConfig()  # the page starts where the CLI does
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -70,8 +70,9 @@ def build_app(manager: JobManager) -> gr.Blocks:
         notes = "".join(f"\n- {note}" for note in data.notes[:10])
         return data.describe() + notes, gallery
 
-    def show_task(task_name):
-        """The task's card and controls, and its preset in the training settings."""
+    def show_task(task_name, spec):
+        """The task's card and controls (at its defaults on this data), and its preset in the training
+        settings."""
         cls = task_class(task_name)
         card = f"{explanation(task_name)}\n\n**Family:** {cls.info.family}"
         if cls.info.knn_weak:
@@ -79,7 +80,9 @@ def build_app(manager: JobManager) -> gr.Blocks:
                      "fine-tuning numbers too.*")
         preset = cls.preset_for("cuda" if torch.cuda.is_available() else "cpu")
         groups = [gr.Group(visible=t.name == task_name) for t in tasks]
-        return [card, preset.epochs, preset.batch_size, preset.learning_rate, *groups]
+        defaults = task_defaults(task_name, spec)
+        values = [defaults[name] if owner == task_name else gr.skip() for owner, name in param_names]
+        return [card, preset.epochs, preset.batch_size, preset.learning_rate, *groups, *values]
 
     def draw_preview(spec, task_name, seed, *values):
         """What training feeds the model — and, once the current run of this task has a checkpoint, what
@@ -173,10 +176,11 @@ def build_app(manager: JobManager) -> gr.Blocks:
                                    elem_id="task")
                 param_names, param_inputs, groups = [], [], []
                 for info in tasks:
+                    defaults = task_defaults(info.name, DEFAULTS.data)  # API clients get these too
                     with gr.Group(visible=info.name == DEFAULTS.task) as group:
                         for spec in fields(task_class(info.name).Params):
                             param_names.append((info.name, spec.name))
-                            param_inputs.append(_control(spec))
+                            param_inputs.append(_control(spec, defaults[spec.name]))
                     groups.append(group)
             task_card = gr.Markdown(elem_id="task-card")
 
@@ -220,11 +224,17 @@ def build_app(manager: JobManager) -> gr.Blocks:
 
         # --- wiring ----------------------------------------------------------------------------------------
         data.change(show_data, data, [data_info, samples], api_name="data")
-        task.change(show_task, task, [task_card, epochs, batch_size, lr, *groups], api_name="task")
+        task_outputs = [task_card, epochs, batch_size, lr, *groups, *param_inputs]
         preview_inputs = [data, task, preview_seed, *param_inputs]
+        # A new task or data set sets the controls to their defaults there, then redraws the preview once;
+        # a control the user moves redraws it at once (.input: not fired by the programmatic updates).
+        task.change(show_task, [task, data], task_outputs, api_name="task").then(
+            draw_preview, preview_inputs, preview, api_name=False)
+        data.change(show_task, [task, data], task_outputs, api_name=False).then(
+            draw_preview, preview_inputs, preview, api_name=False)
         redraw.click(draw_preview, preview_inputs, preview, api_name="preview")
-        for control_input in [data, task, *param_inputs]:
-            control_input.change(draw_preview, preview_inputs, preview, api_name=False)
+        for control_input in param_inputs:
+            control_input.input(draw_preview, preview_inputs, preview, api_name=False)
         start_button.click(start, [data, task, encoder, epochs, batch_size, lr, seed, device, *param_inputs],
                            [message, timer], api_name="start")
         drawn = gr.State(None)  # what this page's plots show: (run folder, steps, evals)
@@ -237,26 +247,25 @@ def build_app(manager: JobManager) -> gr.Blocks:
         resume_button.click(control("resume"), None, message, api_name="resume")
         analyse_button.click(analyse, None, [probe_table, umap_plot], api_name="analyse")
         demo.load(show_data, data, [data_info, samples], api_name=False)
-        demo.load(show_task, task, [task_card, epochs, batch_size, lr, *groups], api_name=False)
-        demo.load(draw_preview, preview_inputs, preview, api_name=False)
+        demo.load(show_task, [task, data], task_outputs, api_name=False).then(
+            draw_preview, preview_inputs, preview, api_name=False)
         demo.load(poll, drawn, poll_outputs, api_name=False)  # a reload re-attaches to a running job
     return demo
 
 
-def _control(spec):
-    """A Gradio control for one task parameter, from its dataclass field."""
+def _control(spec, value):
+    """A Gradio control for one task parameter, from its dataclass field, showing `value`."""
     meta, label = spec.metadata, spec.name.replace("_", " ")
     if meta["lab"]:
         label, meta = f"🧪 {label} (collapse lab)", {**meta, "help": f"{meta['help']} Collapse lab: {meta['lab']}"}
     if meta["choices"] is not None:
-        return gr.Dropdown(list(meta["choices"]), value=spec.default, label=label, info=meta["help"])
+        return gr.Dropdown(list(meta["choices"]), value=value, label=label, info=meta["help"])
     if isinstance(spec.default, bool):
-        return gr.Checkbox(spec.default, label=label, info=meta["help"])
+        return gr.Checkbox(value, label=label, info=meta["help"])
     if meta["low"] is not None and meta["high"] is not None:
-        return gr.Slider(meta["low"], meta["high"], value=spec.default, step=meta["step"], label=label,
-                         info=meta["help"])
+        return gr.Slider(meta["low"], meta["high"], value=value, step=meta["step"], label=label, info=meta["help"])
     precision = 0 if isinstance(spec.default, int) else None
-    return gr.Number(spec.default, label=label, info=meta["help"], precision=precision)
+    return gr.Number(value, label=label, info=meta["help"], precision=precision)
 
 
 def serve(host="127.0.0.1", port=7860, runs_root="runs", block=True):

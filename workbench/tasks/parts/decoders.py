@@ -1,4 +1,5 @@
-"""The small convolutional decoder of the reconstruction tasks (colorization, inpainting, denoising AE, VAE).
+"""The small convolutional decoder of the reconstruction tasks (colorization, inpainting, denoising AE, VAE),
+and the pixel targets it is asked to paint.
 
 It turns the encoder's spatial features (B, D, H/8, W/8) — or a latent vector laid out on that grid — back
 into an image-sized map (B, C, H, W): three 2× up-samplings by transposed convolutions, as in DCGAN's
@@ -9,6 +10,8 @@ It is deliberately thin (about the cost of the small CNN itself): the encoder sh
 the decoder only the painting.
 """
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 UPSAMPLINGS = 3  # encoders give H/8 × W/8 maps: 3 doublings back to H × W
@@ -50,3 +53,41 @@ class VectorToMap(nn.Module):
 
     def forward(self, z):
         return self.linear(z).relu().view(-1, self.channels, self.grid, self.grid)  # (B, D, g, g)
+
+
+# --- what the decoder paints ---------------------------------------------------------------------------
+# Pixels are dominated by what covers the most area: the background's and the shape's colours. A decoder
+# trained on raw pixels makes its code a colour histogram first and a shape last. Two countermeasures, both
+# switchable in the tasks that use them: reconstruct the lightness only, and normalise every patch of the
+# target to zero mean and unit variance (MAE's "normalized pixels" target, He et al. 2022, Sec. 4.1), so that
+# what is left to predict is where the edges are, not how bright or which colour things are.
+PATCH = 8           # one patch per cell of the encoders' H/8 map
+PATCH_EPS = 1e-2    # a flat patch stays flat instead of blowing its faint gradient up to full contrast
+
+
+def luma(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) colour → (B, 3, H, W) grey (ITU-R 601 luma repeated), what the encoder sees when colour is
+    taken away."""
+    return (0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]).expand_as(images)
+
+
+def patch_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation (with PATCH_EPS) of every PATCH × PATCH patch of every channel, spread back
+    over its pixels: two (B, C, H, W) tensors."""
+    mean = F.avg_pool2d(images, PATCH)
+    var = (F.avg_pool2d(images ** 2, PATCH) - mean ** 2).clamp_min(0)
+    spread = F.interpolate(torch.cat([mean, (var + PATCH_EPS).sqrt()], 1), scale_factor=PATCH, mode="nearest")
+    return spread.chunk(2, dim=1)
+
+
+def normalize_patches(images: torch.Tensor) -> torch.Tensor:
+    """The target: every patch of every channel at zero mean and unit variance (B, C, H, W)."""
+    mean, std = patch_stats(images)
+    return (images - mean) / std
+
+
+def denormalize_patches(normalized: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """A prediction of normalised patches shown as an image, with the brightness and contrast of `reference`
+    (the true patches, as MAE's figures do): (B, C, H, W) in [0, 1]."""
+    mean, std = patch_stats(reference)
+    return (normalized * std + mean).clamp(0, 1)

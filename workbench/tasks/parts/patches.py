@@ -15,9 +15,10 @@ from ... import augment
 
 
 def tile_side(size: int, grid: int, gap: int) -> int:
-    """Side t of the tiles cut from a `size`-pixel image; refuses settings that leave nothing to see."""
+    """Side t of the tiles cut from a `size`-pixel image; refuses tiles too small for the small CNN, whose
+    three 2 × 2 poolings need at least 8 pixels."""
     side = size // grid - gap
-    if side < 4:
+    if side < 8:
         raise ValueError(f"a {grid}×{grid} grid with a gap of {gap} px leaves tiles of {side} px in a "
                          f"{size}-px image: lower the gap or the grid, or raise the resolution")
     return side

@@ -1,0 +1,72 @@
+import math
+
+import torch
+from lightly.loss import NegativeCosineSimilarity
+
+from workbench.data.shapes import generate_shapes
+from workbench.models import create_encoder
+from workbench.tasks import Progress, create_task
+from workbench.tasks.simsiam import negative_cosine
+
+
+def images(n=16, seed=0):
+    x, _ = generate_shapes(n, seed=seed)
+    return x.float() / 255
+
+
+def simsiam(seed=0, **params):
+    return create_task("simsiam", create_encoder("small_cnn", seed=seed), **params)
+
+
+def test_negative_cosine_is_lightlys():
+    """Same convention as lightly's NegativeCosineSimilarity: −cos, a batch mean (float64)."""
+    torch.manual_seed(0)
+    p, z = torch.randn(10, 7, dtype=torch.float64), torch.randn(10, 7, dtype=torch.float64)
+    assert math.isclose(negative_cosine(p, z).item(), NegativeCosineSimilarity()(p, z).item(), rel_tol=1e-12)
+    assert math.isclose(negative_cosine(p, 2 * p).item(), -1.0, rel_tol=1e-12)
+
+
+def test_task_loss_averages_both_directions():
+    """The paper's L = ½·D(p₁, z₂) + ½·D(p₂, z₁) — an average, where BYOL sums."""
+    task = simsiam().double()
+    view1, view2 = (v.double() for v in task.make_inputs(images(), torch.Generator().manual_seed(0)))
+    out = task.loss((view1, view2), Progress())
+    with torch.no_grad():  # both views as one batch, as the task runs them (BN normalises over the batch)
+        z = task.projector(task.encoder(torch.cat([view1, view2])))
+        p = task.head(z)
+    b, d = len(view1), NegativeCosineSimilarity()
+    expected = 0.5 * d(p[:b], z[b:]) + 0.5 * d(p[b:], z[:b])
+    assert math.isclose(out.loss.item(), expected.item(), rel_tol=1e-10)
+
+
+def test_stop_gradient_halves_the_gradient_when_there_is_no_predictor():
+    """Without a predictor L = −½cos(z₁, sg z₂) − ½cos(z₂, sg z₁): each z gets the gradient of one term.
+    Without the stop-gradient each z gets it from both terms, which are the same function: exactly twice."""
+    grads = {}
+    for stop in (True, False):
+        task = simsiam(predictor=False, stop_gradient=stop).double()
+        inputs = [v.double() for v in task.make_inputs(images(), torch.Generator().manual_seed(0))]
+        task.loss(inputs, Progress()).loss.backward()
+        grads[stop] = [p.grad.clone() for p in task.encoder.parameters()]
+    for with_stop, without in zip(grads[True], grads[False]):
+        assert torch.allclose(2 * with_stop, without, rtol=1e-8, atol=1e-12)
+
+
+def test_the_predictor_switch_removes_the_predictor():
+    assert simsiam(predictor=False).head is None
+    assert simsiam().head is not None
+
+
+def test_loss_falls_when_overfitting_one_batch():
+    torch.manual_seed(0)
+    task = simsiam()
+    optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
+    inputs = task.make_inputs(images(), torch.Generator().manual_seed(0))
+    losses = []
+    for step in range(40):
+        out = task.loss(inputs, Progress(step, 40))
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+        losses.append(out.loss.item())
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.3
