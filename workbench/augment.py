@@ -36,7 +36,7 @@ def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0
     flip = torch.where(_chance(flip_p, b, gen, device), -1.0, 1.0)
     angle = _uniform(-1, 1, b, gen, device) * math.radians(degrees)
     cos, sin = angle.cos(), angle.sin()
-    theta = torch.zeros(b, 2, 3, device=device)  # maps output coordinates to input coordinates
+    theta = torch.zeros(b, 2, 3, device=device, dtype=x.dtype)  # maps output coordinates to input coordinates
     theta[:, 0, 0] = width * flip * cos
     theta[:, 0, 1] = -height * sin
     theta[:, 0, 2] = centre_x
@@ -71,7 +71,7 @@ def color_jitter(x, gen, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, 
     grey = _grey(out)
     out = (out - grey) * factor(saturation) + grey
     angle = _uniform(-hue, hue, b, gen, device) * 2 * math.pi  # hue in turns, as torchvision
-    out = torch.einsum("bij,bjhw->bihw", _hue_rotation(angle), out.clamp(0, 1))
+    out = torch.einsum("bij,bjhw->bihw", _hue_rotation(angle).to(out.dtype), out.clamp(0, 1))
     return torch.where(apply, out.clamp(0, 1), x)
 
 
