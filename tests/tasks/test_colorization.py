@@ -66,8 +66,7 @@ def test_rebalancing_weights_of_a_hand_made_histogram():
 def test_loss_is_the_rebalanced_cross_entropy_written_out():
     task = create_task("colorization", create_encoder("small_cnn"), bins=6).double()
     task.colour_counts += torch.arange(36, dtype=torch.float64)  # colours seen before this batch
-    grey, target = task.make_inputs(shapes(2), torch.Generator().manual_seed(0))
-    grey = grey.double()
+    grey, target = task.make_inputs(shapes(2).double(), torch.Generator().manual_seed(0))
     before = task.colour_counts.clone()
     out = task.loss((grey, target), Progress())
     counts = before + torch.bincount(target.flatten(), minlength=36)

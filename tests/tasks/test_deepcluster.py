@@ -61,7 +61,7 @@ def test_no_cluster_is_left_empty_even_with_duplicated_points():
 
 
 def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_classifier():
-    task = deepcluster(clusters=5, pca_dims=8)
+    task = deepcluster(clusters=5, pca_dims=8, head_init="random")
     features, truth = blobs()
     torch.nn.init.zeros_(task.classifier.weight)
     task.on_epoch_start(Progress(epoch=1), lambda: features)
@@ -74,6 +74,16 @@ def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_class
     task.on_epoch_start(Progress(epoch=2), lambda: features)
     assert not torch.equal(task.classifier.weight, head)
     assert math.isclose(task.stability, 1.0)  # the same partition again: NMI 1 whatever the ids
+
+
+def test_the_head_starts_each_epoch_as_the_nearest_class_mean_of_the_new_clusters():
+    task = deepcluster(clusters=5, pca_dims=8).eval()
+    features, _ = blobs()
+    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    with torch.no_grad():
+        logits = task.classifier(task.hidden(features))  # (N, K) on the clean features
+    assert torch.equal(logits.argmax(1), task.pseudo_labels)  # it knows the new clusters from the first step
+    assert logits.abs().max() < 3 / task.params.head_temperature  # cosine / τ in scale, not overconfident
 
 
 def test_make_inputs_looks_up_the_pseudo_labels_of_the_batch_indices():

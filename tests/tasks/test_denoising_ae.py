@@ -79,7 +79,7 @@ def test_patch_normalisation_written_out_and_undone():
 @pytest.mark.parametrize("normalized", [True, False])
 def test_loss_is_the_mean_squared_error_to_the_target_written_out(normalized):
     task = create_task("denoising_ae", create_encoder("small_cnn"), normalized_target=normalized).double()
-    noisy, clean = (t.double() for t in task.make_inputs(shapes(4), torch.Generator().manual_seed(2)))
+    noisy, clean = task.make_inputs(shapes(4).double(), torch.Generator().manual_seed(2))
     out = task.loss((noisy, clean), Progress())
     target = slow_normalized_patches(clean) if normalized else clean
     decoded = task.decoder(task.encoder(noisy))

@@ -59,13 +59,14 @@ def test_swapped_prediction_matches_lightly_with_multi_crop_and_a_queue():
     with torch.no_grad():
         scores = [task.prototypes(z) for z in task.embed(crops)]
         queue_scores = [task.prototypes(q) for q in task.queue]
-    expected = SwaVLoss(temperature=0.1, sinkhorn_iterations=3, sinkhorn_epsilon=0.05)(
+    t = task.params.temperature
+    expected = SwaVLoss(temperature=t, sinkhorn_iterations=3, sinkhorn_epsilon=0.05)(
         scores[:2], scores[2:], queue_scores)
     assert math.isclose(task.loss(crops, Progress()).loss.item(), expected.item(), rel_tol=1e-9)
     # Without a queue the codes come from the batch alone: the plain functions against lightly.
     codes = [sinkhorn(s, 0.05, 3) for s in scores[:2]]
-    expected = SwaVLoss(temperature=0.1)(scores[:2], scores[2:])
-    assert math.isclose(swapped_prediction(scores, codes, 0.1).item(), expected.item(), rel_tol=1e-9)
+    expected = SwaVLoss(temperature=t)(scores[:2], scores[2:])
+    assert math.isclose(swapped_prediction(scores, codes, t).item(), expected.item(), rel_tol=1e-9)
 
 
 def test_perfect_agreement_scores_the_entropy_of_the_codes():

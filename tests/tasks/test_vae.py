@@ -25,11 +25,10 @@ def test_kl_matches_torch_distributions_and_is_zero_at_the_prior():
     assert torch.equal(gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
 
 
-@pytest.mark.xfail(reason="open: disagrees with its written-out formula since the last shared-code change; not yet investigated (see issue notes)", strict=False)
 @pytest.mark.parametrize("beta", [0.0, 2.5])
 def test_loss_is_summed_squared_error_plus_beta_times_kl_written_out(beta):
-    task = create_task("vae", create_encoder("small_cnn"), beta=beta, latent_dim=8).double()
-    images, eps = (t.double() for t in task.make_inputs(shapes(3), torch.Generator().manual_seed(0)))
+    task = create_task("vae", create_encoder("small_cnn"), beta=beta, latent_dim=8).double().eval()  # BN: alone as in a batch
+    images, eps = task.make_inputs(shapes(3).double(), torch.Generator().manual_seed(0))
     out = task.loss((images, eps), Progress())
     mu, log_var = task.encode(images)
     total = 0.0
@@ -42,11 +41,13 @@ def test_loss_is_summed_squared_error_plus_beta_times_kl_written_out(beta):
     assert out.loss.item() == pytest.approx(total / 3, rel=1e-9)
 
 
-def test_features_are_the_posterior_mean_without_sampling_noise():
+def test_features_are_the_posterior_mean_of_the_grey_image_without_sampling_noise():
     task = create_task("vae", create_encoder("small_cnn"), latent_dim=16).eval()
     x = shapes(4)
+    grey = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:]).expand_as(x)
     assert task.features(x).shape == (4, 16)
-    assert torch.equal(task.features(x), task.encode(x)[0]) and torch.equal(task.features(x), task.features(x))
+    assert torch.allclose(task.features(x), task.encode(grey)[0], atol=1e-5)
+    assert torch.equal(task.features(x), task.features(x))  # no noise drawn
 
 
 def test_prior_samples_come_from_a_fixed_grid_whatever_the_seed_and_leave_batch_norm_alone():

@@ -38,9 +38,9 @@ class DINOHead(nn.Module):
     """MLP → L2-normalised bottleneck → weight-normalised linear layer with K outputs. The last layer's
     weight norm is fixed at 1 (the paper's `norm_last_layer`), so each output is a cosine similarity."""
 
-    def __init__(self, d_in: int, hidden: int, bottleneck: int, outputs: int):
+    def __init__(self, d_in: int, hidden: int, bottleneck: int, outputs: int, batch_norm: bool = True):
         super().__init__()
-        self.mlp = mlp(d_in, hidden, hidden, bottleneck)
+        self.mlp = mlp(d_in, hidden, hidden, bottleneck, batch_norm=batch_norm)
         self.last = nn.Parameter(torch.randn(outputs, bottleneck) * 0.02)  # directions only: v / ‖v‖
 
     def forward(self, x):
@@ -107,6 +107,9 @@ class DINO(PretextTask):
         local_max_scale: float = param(0.4, "Largest local crop as a fraction of the image area; global crops "
                                        "cover from here (or crop_min_scale if larger) to all of it. The "
                                        "paper: 0.32.", 0.1, 0.6, 0.05)
+        head_batch_norm: bool = param(True, "Batch norm in the head's MLP.")
+        freeze_last_layer_epochs: int = param(1, "Epochs at the start during which the head's last layer does not "
+                                              "move (the paper: the first epoch).", 0, 10, 1)
         hidden_dim: int = param(256, "Width of the head's MLP (the paper: 2048).", 32, 2048, 32)
         bottleneck_dim: int = param(64, "The L2-normalised bottleneck before the last layer (the paper: 256).",
                                     8, 512, 8)
@@ -114,7 +117,7 @@ class DINO(PretextTask):
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
         p = self.params
-        self.head = DINOHead(encoder.feature_dim, p.hidden_dim, p.bottleneck_dim, p.outputs)
+        self.head = DINOHead(encoder.feature_dim, p.hidden_dim, p.bottleneck_dim, p.outputs, p.head_batch_norm)
         # "we build it [the teacher] from past iterations of the student network" (Sec. 3.1).
         self.teacher_encoder, self.teacher_head = frozen_copy(encoder), frozen_copy(self.head)
         self.register_buffer("center", torch.zeros(1, p.outputs))
@@ -155,6 +158,10 @@ class DINO(PretextTask):
             self.center.mul_(p.center_momentum).add_(torch.cat(teacher).mean(0, keepdim=True),
                                                      alpha=1 - p.center_momentum)
         return StepOutput(loss, {"teacher_entropy": entropy, "teacher_temperature": teacher_t})
+
+    def before_optimizer_step(self, progress):
+        if progress.epoch <= self.params.freeze_last_layer_epochs:
+            self.head.last.grad = None
 
     def after_optimizer_step(self, progress):
         m = cosine_schedule(self.params.momentum, 1.0, progress.fraction)  # 0.996 → 1 (Sec. 3.1)

@@ -1,19 +1,20 @@
 """Inpainting (context encoder): cut a hole in the image and paint in what was there from what surrounds it.
 
 What is predicted: the pixels of a removed region, from the rest of the image (the context); the hole is
-filled with the mean colour before the encoder sees it. The decoder paints from the encoder's pooled code —
-the vector the probes measure — as the paper's decoder reads a bottleneck that spans the whole image.
-Loss: squared error on the hole, plus a small weight on the rest (the paper's overlap), against the target
-t(x) — by default the lightness with every 8 × 8 patch normalised (MAE's target: edges, not brightness),
+filled with the mean value before the encoder sees it. The decoder paints from the encoder's pooled code — the
+vector the probes measure — as the paper's decoder reads a bottleneck that spans the whole image.
+Loss: squared error on the hole, plus a small weight on the rest (the paper scores a 7-px overlap with the
+context instead, so that the fill joins its border), against the target t(x) — by default the lightness with
+every 8 × 8 patch normalised (MAE's target: where the edges run, not how bright things are),
 
     L = 1/|M| Σ_{p ∈ M} ‖x̂_p − t(x)_p‖² + w_out · 1/|M̄| Σ_{p ∉ M} ‖x̂_p − t(x)_p‖²,   x̂ = g(f((1 − M)⊙x + M⊙x̄)).
 
 Paper: Pathak, Krähenbühl, Donahue, Darrell, Efros. "Context Encoders: Feature Learning by Inpainting",
 CVPR 2016. https://arxiv.org/abs/1604.07379
 
-What to look for: the filled hole starts as a grey blur, then takes the background's colour, then — the part
-that needs understanding — continues the shape's edges into the hole. A blurry fill is the L2 loss averaging
-the possible answers; the paper adds an adversarial loss for sharpness, which this task leaves out.
+What to look for: the filled hole starts as a flat blur, then — the part that needs understanding — continues
+the shape's edges into the hole. A blurry fill is the L2 loss averaging the possible answers; the paper adds
+an adversarial loss for sharpness, which this task leaves out.
 
 Letters: B images, H×W pixels, M the hole mask (1 inside the hole), D encoder features.
 """
@@ -70,8 +71,8 @@ class Inpainting(PretextTask):
         summary="Remove a region of the image and paint in the missing pixels from the context around it.",
         paper="Pathak et al., Context Encoders: Feature Learning by Inpainting, CVPR 2016",
         paper_url="https://arxiv.org/abs/1604.07379",
-        look_for="The hole loss falls as fills go from a grey blur to the right colours, then to continued "
-                 "edges; k-NN rises once the network must know the shape to finish it.",
+        look_for="The hole loss falls as fills go from a flat blur to continued edges; k-NN rises slowly, once "
+                 "the network must know the shape to finish it.",
     )
     preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
@@ -86,9 +87,10 @@ class Inpainting(PretextTask):
                                  "64 of 128 px, 0.5, a quarter of the area); for random blocks, the same area "
                                  "is dropped on average. Small holes are filled from their border alone.",
                                  0.1, 0.9, 0.05)
-        outside_weight: float = param(0.1, "Weight of the squared error outside the hole. The paper puts 10× "
-                                      "less weight on the context than on the hole; 0 reconstructs the hole "
-                                      "only.", 0.0, 1.0, 0.05,
+        outside_weight: float = param(0.1, "Weight of the squared error on the context, outside the hole. The "
+                                      "paper paints a patch 7 px wider than its hole, so the fill joins its "
+                                      "border; here the whole context gets a small weight instead. 0 scores "
+                                      "the hole only.", 0.0, 1.0, 0.05,
                                       lab="At 1 the context weighs as much as the hole: the network spends "
                                           "itself copying what it can see.")
         grey: bool = param(True, "Work on the lightness only. Colour covers most pixels, so with it the code "
@@ -116,8 +118,8 @@ class Inpainting(PretextTask):
         p = self.params
         images = self._view(augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0)))
         mask = hole_masks(images.shape[0], images.shape[-1], p.hole_kind, p.hole_size, gen, images.device)
-        # "we fill the dropped region with the mean value" — the batch's mean colour: it says nothing about
-        # what was there.
+        # The hole is filled with the mean value, as the paper's code fills it with ImageNet's mean colour — here
+        # the batch's mean: it says nothing about what was there.
         mean = images.mean(dim=(0, 2, 3), keepdim=True)
         return images * (1 - mask) + mean * mask, images, mask  # input, target (B, 3, H, W); mask (B, 1, H, W)
 

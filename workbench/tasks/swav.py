@@ -78,10 +78,16 @@ class SwAV(PretextTask):
 
     @dataclass
     class Params(ViewParams):
-        prototypes: int = param(128, "K, the number of prototypes (clusters). The paper: 3000 on ImageNet; "
+        prototypes: int = param(64, "K, the number of prototypes (clusters). The paper: 3000 on ImageNet; "
                                 "a few times the number of classes is plenty here.", 8, 1024, 8)
-        temperature: float = param(0.1, "τ of the softmax over prototype scores that predicts a code (the "
-                                   "paper: 0.1).", 0.01, 1.0, 0.01)
+        temperature: float = param(0.5, "τ of the softmax over prototype scores that predicts a code. The "
+                                   "paper: 0.1, with 3000 prototypes and a ResNet-50. A small network on "
+                                   "small images gets stuck at loss ln K with 0.1 — flat predictions are the "
+                                   "cheapest answer while the codes are still hard to guess (as reported for "
+                                   "CIFAR-10 in facebookresearch/swav#23); 0.5 keeps predictions soft enough "
+                                   "to learn.", 0.01, 1.0, 0.01,
+                                   lab="At the paper's 0.1 the loss sticks at ln K: every prediction goes flat, "
+                                   "the codes go uniform and the k-NN stays at chance.")
         sinkhorn_epsilon: float = param(0.05, "ε, the entropy weight of the codes: lower makes them harder "
                                         "(nearer one-hot). The paper: 0.05.", 0.01, 1.0, 0.01)
         sinkhorn_iterations: int = param(3, "Sinkhorn-Knopp iterations (the paper: 3). 0 skips the equal "
@@ -91,19 +97,20 @@ class SwAV(PretextTask):
         local_crops: int = param(4, "Small crops per image (multi-crop; the paper: 6 of 96 px on ImageNet). "
                                  "They only predict, they never give codes.", 0, 8, 1)
         local_size: int = param(16, "Side of a local crop in pixels (globals keep the image size).", 8, 24, 4)
-        local_min_scale: float = param(0.05, "Smallest local crop as a fraction of the image area (the paper: "
-                                       "0.05).", 0.01, 0.5, 0.01)
-        local_max_scale: float = param(0.4, "Largest local crop as a fraction of the image area; global crops "
+        local_min_scale: float = param(0.2, "Smallest local crop as a fraction of the image area (the paper: "
+                                       "0.05 of a 224-px photo; at 32 px a 5 % crop is 7 px wide and often "
+                                       "misses the object).", 0.01, 0.5, 0.01)
+        local_max_scale: float = param(0.5, "Largest local crop as a fraction of the image area; global crops "
                                        "cover from here (or crop_min_scale if larger) to all of it. The "
                                        "paper: 0.14.", 0.1, 0.6, 0.05)
         projection_dim: int = param(64, "P, the size of the projection z (the paper: 128).", 8, 512, 8)
         freeze_prototypes_epochs: int = param(1, "Epochs at the start during which the prototypes do not move "
                                               "(the paper: the first epoch), while the encoder settles.",
                                               0, 10, 1)
-        queue_length: int = param(1024, "L projections of earlier batches added to the Sinkhorn step (not to "
-                                  "the loss). The equal split is only meaningful when there are clearly more "
-                                  "samples than prototypes; the paper uses a queue of 3840 with batch 256. "
-                                  "0 turns it off.", 0, 8192, 128)
+        queue_length: int = param(0, "L projections of earlier batches that join the Sinkhorn step (not the "
+                                  "loss). The equal split needs clearly more samples than prototypes: turn it "
+                                  "on when the batch is not several times K (the paper: a queue of 3840 for "
+                                  "batch 256 and 3000 prototypes). 0 turns it off.", 0, 8192, 128)
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)

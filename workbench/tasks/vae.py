@@ -26,11 +26,11 @@ from torch import nn
 
 from .. import augment
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.decoders import ConvDecoder, VectorToMap
+from .parts.decoders import ConvDecoder, VectorToMap, luma
 
 PRIOR_SEED = 1312  # the fixed noise grid of the preview's prior samples, apart from any training draw
 DECODER_WIDTH = 96
-GRID = 4  # the encoders' H/8 map of the workbench's 32-px images: the code is read from, and decoded to, 4 × 4
+GRID = 4  # the code is decoded from the 4 × 4 grid of a 32-px image's H/8 map
 
 
 def reparameterise(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -71,23 +71,28 @@ class VAE(PretextTask):
                             0.0, 20.0, 0.1,
                             lab="Above ~10 the code is squeezed to nothing (posterior collapse): the KL falls "
                                 "to 0 and every reconstruction is the same average image.")
+        grey: bool = param(True, "Encode and decode the lightness only. Colour covers most pixels, so with it "
+                           "the code spends itself on Shapes' random colours.",
+                           lab="Off: the code is a colour histogram; k-NN stays near random init.")
         crop_min_scale: float = param(0.6, "Smallest random crop (fraction of the area) before encoding; 1.0 "
                                       "turns cropping off.", 0.1, 1.0, 0.05)
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        z, d = self.params.latent_dim, encoder.feature_dim
-        # μ and log σ² from the whole feature map, not its average: the code must say *where* things are.
-        self.posterior = nn.Sequential(nn.AdaptiveAvgPool2d(GRID), nn.Flatten(), nn.Linear(d * GRID * GRID, 2 * z))
+        z = self.params.latent_dim
+        self.posterior = nn.Linear(encoder.feature_dim, 2 * z)  # the encoder's output h → μ, log σ² (App. C.2)
         self.decoder = nn.Sequential(VectorToMap(z, DECODER_WIDTH, GRID), ConvDecoder(DECODER_WIDTH, 3))
 
+    def _view(self, images):
+        return luma(images) if self.params.grey else images
+
     def make_inputs(self, images, gen, indices=None):
-        images = augment.random_resized_crop(images, gen, scale=(self.params.crop_min_scale, 1.0))
+        images = self._view(augment.random_resized_crop(images, gen, scale=(self.params.crop_min_scale, 1.0)))
         eps = torch.randn(images.shape[0], self.params.latent_dim, generator=gen, device=images.device)
         return images, eps  # x (B, 3, H, W), ε (B, Z)
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.posterior(self.encoder.feature_map(images)).chunk(2, dim=1)  # μ, log σ²: (B, Z) each
+        return self.posterior(self.encoder(images)).chunk(2, dim=1)  # μ, log σ²: (B, Z) each
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decoder(z))  # (B, 3, H, W) in [0, 1]
@@ -102,7 +107,7 @@ class VAE(PretextTask):
         return StepOutput(loss, metrics)
 
     def features(self, images):
-        return self.encode(images)[0]  # μ: the code, without the sampling noise
+        return self.encode(self._view(images))[0]  # μ: the code, without the sampling noise
 
     def prior_samples(self, n: int) -> torch.Tensor:
         """n images decoded from a fixed grid of z ~ N(0, I): the same z at every call, whatever `gen` did."""

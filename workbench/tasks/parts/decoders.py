@@ -1,10 +1,12 @@
 """The small convolutional decoder of the reconstruction tasks (colorization, inpainting, denoising AE, VAE),
 and the pixel targets it is asked to paint.
 
-It turns the encoder's spatial features (B, D, H/8, W/8) — or a latent vector laid out on that grid — back
-into an image-sized map (B, C, H, W): three 2× up-samplings by transposed convolutions, as in DCGAN's
-generator and the context encoder's decoder. There are no skip connections from the encoder on purpose: a
-U-Net could copy the input's pixels straight through and the encoder would need to learn nothing.
+It turns the encoder's spatial features (B, D, H/8, W/8) — or a code vector laid out on that grid — back into
+an image-sized map (B, C, H, W): 2× up-samplings by transposed convolutions, as in DCGAN's generator and the
+context encoder's decoder. There are no skip connections from the encoder on purpose: a U-Net could copy the
+input's pixels straight through and the encoder would need to learn nothing. Inpainting, the denoising AE and
+the VAE decode from the pooled code vector, the very representation the probes measure, so that everything
+the decoder needs must pass through it.
 
 It is deliberately thin (about the cost of the small CNN itself): the encoder should do the understanding,
 the decoder only the painting.
@@ -24,8 +26,8 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class ConvDecoder(nn.Module):
-    """(B, D, h, w) features → (B, C, 2ᵘh, 2ᵘw) raw outputs, u = `upsamplings` (no final activation: the task picks sigmoid for
-    pixels, nothing for logits or colour regression).
+    """(B, D, h, w) features → (B, C, 2ᵘh, 2ᵘw) raw outputs, u = `upsamplings` (no final activation: the task
+    picks sigmoid for pixels, nothing for logits or normalised patches).
 
         ConvDecoder(192, 3)(encoder.feature_map(x))  # (B, 192, 4, 4) → (B, 3, 32, 32)
     """
