@@ -1,6 +1,12 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+from small_data import shapes_folder
+
+from workbench.cli import main, new_run_folder
 
 
 def workbench(*args, timeout=300):
@@ -51,3 +57,46 @@ def test_wrong_arguments_get_one_line_and_a_non_zero_exit(tmp_path):
         assert result.returncode != 0, args
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "epochs must be between 1 and 10000, got 0"),
+    (["--batch-size", "0"], "batch size must be between 2 and 8192, got 0"),
+    (["--data", "digits", "--batch-size", "5000"], "batch size must be between 2 and 1437 (the training images"),
+    (["--lr", "0"], "learning rate must be in (0, 1], got 0.0"),
+    (["--device", "tpu"], "unknown device 'tpu'; choose from auto, cpu, cuda"),
+    (["--max-minutes", "0"], "max minutes must be more than 0 (or unset: no time limit), got 0.0"),
+    (["--max-minutes", "-2"], "max minutes must be more than 0 (or unset: no time limit), got -2.0"),
+])
+def test_settings_out_of_range_are_refused_in_one_line_before_anything_starts(tmp_path, capsys, args, message):
+    assert main(["train", "--out", str(tmp_path / "run"), *args]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}"), lines
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_writes_a_new_run_folder_or_resumes_one_but_not_both(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "a"), "--resume", str(tmp_path)]) != 0
+    assert main(["train", "--resume", str(tmp_path)]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and "not both" in lines[0] and "not a run folder" in lines[1]
+    assert new_run_folder("simclr").parent == Path("runs") and new_run_folder("simclr").name.startswith("simclr-")
+
+
+def test_resume_goes_on_to_more_epochs_and_runs_lists_the_run(tmp_path, capsys):
+    data, run_dir = shapes_folder(tmp_path / "data", count=120), tmp_path / "runs" / "first"
+    assert main(["train", "--data", str(data), "--epochs", "1", "--batch-size", "16", "--device", "cpu",
+                 "--out", str(run_dir)]) == 0
+    assert main(["train", "--resume", str(run_dir), "--epochs", "2"]) == 0
+    assert "going on from step 6" in capsys.readouterr().err
+    steps = json.loads((run_dir / "metrics.json").read_text())["steps"]
+    assert [record["step"] for record in steps] == list(range(1, 13))  # one history, no step twice
+
+    assert main(["runs", "--root", str(tmp_path / "runs"), "--json"]) == 0
+    [run] = json.loads(capsys.readouterr().out)
+    assert (run["run"], run["task"], run["data"]) == (str(run_dir), "rotation", str(data.resolve()))
+    assert (run["epoch"], run["epochs"], run["state"]) == (2, 2, "finished")
+    assert run["seconds"] > 0 and 0 <= run["knn_top1"] <= 1 and run["started"][:2] == "20"
+    assert main(["runs", "--root", str(tmp_path / "runs")]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("first") and "rotation" in line and "2/2" in line and line.endswith("finished")

@@ -1,11 +1,17 @@
 import json
 import math
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from small_data import shapes_folder
 
 from workbench import training
+from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_task
 from workbench.evaluation import probe_run
 from workbench.training import JobManager, TrainConfig, TrainingRun, learning_rate_at
 
@@ -81,6 +87,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
     ({"epochs": 0}, "epochs"), ({"batch_size": 1}, "batch size"), ({"learning_rate": -1}, "learning rate"),
     ({"task": "telepathy"}, "unknown task"), ({"task_params": {"temperature": 0.5}}, "no parameter"),
     ({"device": "tpu"}, "unknown device"), ({"encoder": "vit_giant"}, "unknown encoder"),
+    ({"batch_size": 0}, "batch size must be between 2 and 8192, got 0"), ({"learning_rate": 0}, r"\(0, 1\]"),
+    ({"data": "digits", "batch_size": 2000}, "batch size must be between 2 and 1437 .*got 2000"),
+    ({"max_minutes": 0}, "max minutes must be more than 0"), ({"epochs": -3}, "between 1 and 10000, got -3"),
 ])
 def test_nonsense_settings_are_refused_before_anything_starts(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):
@@ -177,3 +186,102 @@ def test_the_live_knn_agrees_with_the_probe_on_data_stored_in_class_order(tmp_pa
     live, probe = status.evals[-1]["knn_top1"], probe_run(tmp_path / "run")["knn_top1"]
     assert live > 0.75, f"live k-NN {live:.3f}: a bank of the first 2,000 images would miss three classes"
     assert abs(live - probe) < 0.05, f"live k-NN {live:.3f} vs probe {probe:.3f}"
+
+
+# A process that writes checkpoints of one run folder as fast as it can, each one's weights all equal to its
+# step, going on from the step it finds there. ResNet-18 (45 MB a file), so that most of its time is writing.
+CHECKPOINT_WRITER = """
+import sys, torch
+from workbench.checkpoints import RunFolder, TrainingState
+from workbench.models import create_encoder
+from workbench.tasks import create_task
+folder = RunFolder(sys.argv[1])
+task = create_task("rotation", create_encoder("resnet18"))
+step = folder.load_training_state().step if folder.checkpoint_file.exists() else 0
+while True:
+    step += 1
+    with torch.no_grad():
+        for parameter in task.parameters():
+            parameter.fill_(step)
+    state = TrainingState(step, step, 1, torch.arange(10), {}, {"augment": torch.zeros(16, dtype=torch.uint8)})
+    folder.save_checkpoint(task, state, epoch_end=True)
+"""
+
+
+def test_a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_loadable(tmp_path):
+    folder = RunFolder(tmp_path)
+    folder.write_config({"task": "rotation", "encoder_resolved": "resnet18", "seed": 0, "task_params": {}})
+    last_step, torn = 0, 0
+    for _ in range(4):
+        writer = subprocess.Popen([sys.executable, "-c", CHECKPOINT_WRITER, str(tmp_path)])
+        deadline = time.monotonic() + 60
+        while not folder.checkpoint_file.exists() or folder.load_training_state().step <= last_step:
+            assert time.monotonic() < deadline and writer.poll() is None, "the writer wrote no checkpoint"
+            time.sleep(0.02)
+        while not any(tmp_path.rglob(".*.tmp")):  # kill it while it writes a file
+            assert time.monotonic() < deadline
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        torn += any(tmp_path.rglob(".*.tmp"))  # the kill came between a file's first byte and its rename
+
+        step = folder.load_training_state().step
+        task, _ = load_task(tmp_path)
+        assert step > last_step
+        assert all((parameter == step).all() for parameter in task.parameters())  # weights and state match
+        history = folder.history()  # written before the checkpoint, pruned after it
+        assert history[-1] in (step, step + 1) and len(history) <= HISTORY_EPOCHS + 1
+        folder.load_task(epoch=history[0])
+        last_step = step
+    assert torn, "no kill landed in the middle of a write: the test proved nothing"
+
+
+@pytest.mark.parametrize("interruption", ["stopped", "crashed"])
+def test_a_resumed_run_repeats_the_losses_of_a_run_never_interrupted(tmp_path, interruption):
+    """Cut after epoch one, either stopped (a checkpoint where it stops) or crashed (nothing saved after the
+    epoch's checkpoint), then resumed: the same losses step for step as the run that was never cut."""
+    data = str(shapes_folder(tmp_path / "data", count=120))
+    config = TrainConfig(data=data, task="rotation", epochs=2, batch_size=16, device="cpu", seed=3)
+    whole = TrainingRun(config, tmp_path / "whole").run()
+    steps_per_epoch = whole.total_steps // 2
+
+    cut = TrainingRun(config, tmp_path / "cut")
+
+    def interrupt(event, status):
+        if interruption == "stopped" and event == "eval" and status.epoch == 1:
+            cut.stop()
+        if interruption == "crashed" and event == "step" and status.epoch == 2:
+            raise KeyboardInterrupt  # as a kill would: the run saves nothing more
+    cut.listeners.append(interrupt)
+    if interruption == "stopped":
+        assert cut.run().state == "stopped"
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            cut.run()
+    assert RunFolder(tmp_path / "cut").load_training_state().step == steps_per_epoch
+
+    resumed = TrainingRun.resume_from(tmp_path / "cut").run()
+    assert resumed.state == "finished", resumed.message
+    losses = {name: torch.tensor([record["loss"] for record in status.steps])
+              for name, status in (("whole", whole), ("resumed", resumed))}
+    assert losses["resumed"].shape == losses["whole"].shape == (2 * steps_per_epoch,)
+    assert torch.allclose(losses["resumed"], losses["whole"], rtol=1e-5, atol=1e-6)
+    assert [e["knn_top1"] for e in resumed.evals] == [e["knn_top1"] for e in whole.evals]
+    assert len(RunFolder(tmp_path / "cut").read_metrics()["steps"]) == 2 * steps_per_epoch
+    assert RunFolder(tmp_path / "cut").history() == [1, 2]
+    with pytest.raises(ValueError, match="ask for more epochs"):
+        TrainingRun.resume_from(tmp_path / "cut")
+
+
+def test_a_time_budget_ends_the_run_on_time_with_a_checkpoint_and_a_low_learning_rate(tmp_path):
+    config = TrainConfig(data="shapes", task="rotation", batch_size=16, device="cpu", max_minutes=0.25)
+    run = TrainingRun(config, tmp_path)
+    began = time.perf_counter()
+    status = run.run()
+    seconds = time.perf_counter() - began
+    assert status.state == "finished" and "budget" in status.message, status.message
+    assert 11 < seconds < 20, f"a budget of 15 s took {seconds:.1f} s"
+    assert 5 < status.step < status.total_steps
+    # Without the fitted schedule the run would end in its warm-up, near the peak learning rate.
+    assert status.steps[-1]["lr"] < 0.25 * run.config.learning_rate
+    assert RunFolder(tmp_path).load_training_state().step == status.step  # a checkpoint where it ended
+    assert status.evals[-1]["step"] == status.step

@@ -1,39 +1,168 @@
-"""Run folders on disk: JSON written atomically, weights in safetensors only (no pickle is ever loaded)."""
+"""Run folders on disk: JSON and safetensors (no pickle is ever loaded), every file written atomically.
+
+`RunFolder` is the one place that knows a run folder's files:
+
+    config.json                     what was asked, every value resolved
+    metrics.json                    where the run stands (state, epoch, seconds) and its loss and k-NN history
+    model.safetensors               the last checkpoint: the whole task, plus under "training/" what a resume
+                                    needs (optimiser state, random generators, the epoch's image order)
+    history/epoch-NNNN.safetensors  the task's weights at the end of the last few epochs
+"""
 
 import json
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from .models import create_encoder
 from .tasks import create_task
 
+TRAINING = "training/"  # prefix of the resume tensors in a checkpoint; a module name never holds a "/"
+HISTORY_EPOCHS = 5      # per-epoch checkpoints kept in history/
+
+
+def replace_atomically(path: Path, write) -> None:
+    """`write(temporary_path)`, then rename it over `path`: a reader, or a run killed mid-write, finds the old
+    file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
 
 def write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half of one
+    replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1), encoding="utf-8"))
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    tensors = {name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}
+    replace_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def save_weights(module: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    state = {name: tensor.detach().contiguous().cpu() for name, tensor in module.state_dict().items()}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    save_tensors(module.state_dict(), path, metadata)
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands beyond its weights: what a resume needs to go on along the same curve."""
+    step: int
+    epoch: int
+    batch: int                            # batches of `epoch` done
+    order: torch.Tensor                   # the epoch's order of the training images
+    optimizer: dict                       # the "state" part of `optimizer.state_dict()`
+    generators: dict[str, torch.Tensor]   # `get_state()` of every random generator training draws from
+
+
+class RunFolder:
+    """A run's folder: its files' names, and how each is written, read and listed (see above)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.config_file = self.path / "config.json"
+        self.metrics_file = self.path / "metrics.json"
+        self.checkpoint_file = self.path / "model.safetensors"
+        self.history_dir = self.path / "history"
+
+    def write_config(self, config: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.config_file, config)
+
+    def read_config(self) -> dict:
+        if not self.config_file.is_file():
+            raise FileNotFoundError(f"{self.path} is not a run folder: it has no config.json")
+        return json.loads(self.config_file.read_text(encoding="utf-8"))
+
+    def write_metrics(self, metrics: dict) -> None:
+        write_json(self.metrics_file, metrics)
+
+    def read_metrics(self) -> dict:
+        return json.loads(self.metrics_file.read_text(encoding="utf-8")) if self.metrics_file.is_file() else {}
+
+    def save_checkpoint(self, task: torch.nn.Module, state: TrainingState, epoch_end: bool = False) -> None:
+        """The task and the training state in one file (so they always match); at an epoch's end the weights
+        also go to history/ (first), of which the last `HISTORY_EPOCHS` are kept."""
+        metadata = {"step": str(state.step), "epoch": str(state.epoch), "batch": str(state.batch)}
+        if epoch_end:
+            self.history_dir.mkdir(exist_ok=True)
+            save_weights(task, self.history_dir / f"epoch-{state.epoch:04d}.safetensors", metadata)
+        resume = {"order": state.order, **{f"generator/{name}": s for name, s in state.generators.items()},
+                  **{f"optimizer/{index}/{name}": torch.as_tensor(value)
+                     for index, values in state.optimizer.items() for name, value in values.items()}}
+        save_tensors({**task.state_dict(), **{TRAINING + name: t for name, t in resume.items()}},
+                     self.checkpoint_file, metadata)
+        old = sorted(self.history_dir.glob("epoch-*.safetensors"))[:-HISTORY_EPOCHS]
+        for path in old + list(self.history_dir.glob(".*.tmp")):  # and what a killed run was writing
+            path.unlink()
+
+    def history(self) -> list[int]:
+        """The epochs whose weights history/ holds, oldest first."""
+        return sorted(int(path.stem.removeprefix("epoch-")) for path in self.history_dir.glob("epoch-*.safetensors"))
+
+    def load_task(self, device="cpu", trained: bool = True, epoch: int | None = None):
+        """The whole task (encoder, heads, target networks, state) rebuilt from config.json, and the config:
+        with the last checkpoint's weights, those of an `epoch` in history/, or (`trained=False`) the seed's
+        random initialisation."""
+        config = self.read_config()
+        task = create_task(config["task"], create_encoder(config["encoder_resolved"], seed=config["seed"]),
+                           **config["task_params"])
+        if trained:
+            task.load_state_dict(self.load_weights(epoch))
+        return task.to(device).eval(), config
+
+    def load_weights(self, epoch: int | None = None) -> dict[str, torch.Tensor]:
+        """The task's state dict from the last checkpoint or from an `epoch` in history/."""
+        path = self.checkpoint_file if epoch is None else self.history_dir / f"epoch-{epoch:04d}.safetensors"
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.path} is not a run folder with a checkpoint: it has no {path.name}")
+        with safe_open(path, framework="pt") as f:
+            return {name: f.get_tensor(name) for name in f.keys() if not name.startswith(TRAINING)}
+
+    def load_training_state(self) -> TrainingState:
+        if not self.checkpoint_file.is_file():
+            raise FileNotFoundError(f"{self.path} has no checkpoint to resume from")
+        with safe_open(self.checkpoint_file, framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {name[len(TRAINING):]: f.get_tensor(name) for name in f.keys() if name.startswith(TRAINING)}
+        if "order" not in tensors:
+            raise ValueError(f"{self.path} holds no training state to resume from (an older run folder)")
+        optimizer, generators = {}, {}
+        for name, tensor in tensors.items():
+            kind, _, rest = name.partition("/")
+            if kind == "optimizer":
+                index, _, key = rest.partition("/")
+                optimizer.setdefault(int(index), {})[key] = tensor
+            elif kind == "generator":
+                generators[rest] = tensor
+        return TrainingState(int(metadata["step"]), int(metadata["epoch"]), int(metadata["batch"]), tensors["order"],
+                             optimizer, generators)
+
+    def summary(self) -> dict:
+        """One line of the runs list: what was trained, how far, how well, when, and how it ended."""
+        config, metrics = self.read_config(), self.read_metrics()
+        evals = metrics.get("evals", [])
+        started = metrics.get("started") or time.strftime("%Y-%m-%d %H:%M:%S",
+                                                          time.localtime(self.config_file.stat().st_mtime))
+        return {"run": str(self.path), "task": config["task"], "data": config["data"],
+                "epoch": metrics.get("epoch", 0), "epochs": config["epochs"],
+                "seconds": metrics.get("elapsed_seconds", 0.0),
+                "knn_top1": evals[-1]["knn_top1"] if evals else None, "started": started,
+                "state": metrics.get("state", "unknown")}
 
 
 def load_task(run_dir: str | Path, device="cpu", trained: bool = True):
-    """The whole task of a run folder (encoder, heads, target networks, state), rebuilt from its config, and
-    the config (a dict). With `trained=False`: the same task at its random initialisation (the seed's)."""
-    run_dir = Path(run_dir)
-    config_file, weights_file = run_dir / "config.json", run_dir / "model.safetensors"
-    if not config_file.is_file() or not weights_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder: it needs config.json and model.safetensors")
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    task = create_task(config["task"], create_encoder(config["encoder_resolved"], seed=config["seed"]),
-                       **config["task_params"])
-    if trained:
-        task.load_state_dict(load_file(str(weights_file), device="cpu"))
-    return task.to(device).eval(), config
+    """`RunFolder(run_dir).load_task(device, trained)`: the task of a run's last checkpoint, and its config."""
+    return RunFolder(run_dir).load_task(device, trained)
+
+
+def list_runs(root: str | Path = "runs") -> list[dict]:
+    """A summary of every run folder directly in `root`, newest first."""
+    runs = [RunFolder(config.parent).summary() for config in Path(root).glob("*/config.json")]
+    return sorted(runs, key=lambda run: run["started"], reverse=True)

@@ -2,6 +2,8 @@
 
     python -m workbench tasks [--json]
     python -m workbench train --data shapes --task simclr --out runs/first   # the task's preset
+    python -m workbench train --resume runs/first [--epochs 20]              # go on from the last checkpoint
+    python -m workbench runs [--json] [--root runs]
     python -m workbench probe runs/first [--json]
     python -m workbench preview --task jigsaw --out jigsaw.png [--run runs/first]
     python -m workbench serve [--host 127.0.0.1] [--port 7860]
@@ -10,10 +12,13 @@
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict, fields
+from pathlib import Path
 
 from tqdm import tqdm
 
+from .checkpoints import list_runs
 from .data import DataError
 from .evaluation import probe_run
 from .models import ENCODERS
@@ -64,17 +69,24 @@ def _parse_params(pairs):
 
 
 def cmd_train(args):
+    if args.out and args.resume:
+        return _fail("train takes --out RUN_DIR for a new run or --resume RUN_DIR to go on with one, not both")
     try:
-        config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
-                             encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
-                             learning_rate=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer,
-                             device=args.device, seed=args.seed)
-        run = TrainingRun(config, args.out)
-    except (ValueError, DataError) as error:
+        if args.resume:
+            run = TrainingRun.resume_from(args.resume, epochs=args.epochs, max_minutes=args.max_minutes)
+        else:
+            config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
+                                 encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
+                                 learning_rate=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer,
+                                 device=args.device, seed=args.seed, max_minutes=args.max_minutes)
+            run = TrainingRun(config, args.out or new_run_folder(config.task))
+    except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
     cfg = run.config
     print(f"{run.dataset.describe()}\ntask {cfg.task} · encoder {run.encoder_name} · device {run.device} · "
-          f"{cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate:g}", file=sys.stderr)
+          f"{cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate:g}"
+          + (f" · at most {cfg.max_minutes:g} min" if cfg.max_minutes else "")
+          + (f" · going on from step {run.status().step}" if args.resume else ""), file=sys.stderr)
     for note in run.dataset.notes:
         print(f"  {note}", file=sys.stderr)
     bar = tqdm(total=1, unit="step", dynamic_ncols=True)
@@ -96,8 +108,28 @@ def cmd_train(args):
         run.stop()
         status = run.status()
     bar.close()
-    print(f"{status.state}: {status.message}. Run folder: {args.out}", file=sys.stderr)
+    print(f"{status.state}: {status.message}. Run folder: {run.out_dir}", file=sys.stderr)
     return 0 if status.state == "finished" else 1
+
+
+def new_run_folder(task: str, root: str = "runs") -> Path:
+    """runs/TASK-YYYYMMDD-HHMMSS, a new folder for a run started without --out."""
+    return Path(root) / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def cmd_runs(args):
+    runs = list_runs(args.root)
+    if args.json:
+        print(json.dumps(runs, indent=1))
+        return 0
+    if not runs:
+        print(f"no run folders in {args.root}", file=sys.stderr)
+    for run in runs:
+        knn = "-" if run["knn_top1"] is None else f"{run['knn_top1']:.3f}"
+        print(f"{Path(run['run']).name:<28} {run['task']:<18} {Path(run['data']).name:<10} "
+              f"{run['epoch']:>4}/{run['epochs']:<4} {run['seconds']:>7.0f} s  k-NN {knn:<5}  {run['started']}  "
+              f"{run['state']}")
+    return 0
 
 
 def cmd_probe(args):
@@ -156,7 +188,11 @@ def build_parser():
     train.add_argument("--data", default=default.data,
                        help="shapes, digits, or a folder with one sub-folder per class")
     train.add_argument("--task", default=default.task, help="a name from `tasks`")
-    train.add_argument("--out", required=True, help="run folder to write weights, config and metrics into")
+    train.add_argument("--out", help="run folder to write weights, config and metrics into (default: a new "
+                                     "folder runs/TASK-DATE-TIME)")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="go on with this run from its last checkpoint, with its own settings "
+                            "(--epochs: how many in all; --max-minutes: a new budget)")
     preset = "default: the task's preset (see `tasks --json`)"
     train.add_argument("--epochs", type=int, help=preset)
     train.add_argument("--batch-size", type=int, help=preset)
@@ -167,9 +203,16 @@ def build_parser():
                        help=f"auto (the task's own, else small_cnn on a CPU, resnet18 on a GPU), {', '.join(ENCODERS)}")
     train.add_argument("--device", default=default.device, help="auto, cpu or cuda")
     train.add_argument("--seed", type=int, default=default.seed)
+    train.add_argument("--max-minutes", type=float,
+                       help="time budget: stop there with a checkpoint, the learning-rate schedule fitted to it")
     train.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="a task parameter, e.g. --param temperature=0.2 (see `tasks --json`)")
     train.set_defaults(func=cmd_train)
+
+    runs = sub.add_parser("runs", help="list the run folders: task, data, epochs, seconds, k-NN, date, state")
+    runs.add_argument("--root", default="runs", help="folder holding the run folders (default: ./runs)")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(func=cmd_runs)
 
     probe = sub.add_parser("probe", help="k-NN accuracy of a run's encoder against random init and raw pixels")
     probe.add_argument("run_dir")

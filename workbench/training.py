@@ -5,8 +5,9 @@ A `TrainingRun` loads its data, builds encoder and task, and loops over epochs. 
 fixed subset and writes a checkpoint. Whoever watches (the page's timer, the CLI's progress bar, a test)
 reads snapshots or listens to events; nobody reaches into the loop.
 
-Files in the run folder: config.json (what was asked), metrics.json (history), model.safetensors (encoder and
-heads, written atomically at every epoch end, only from finite weights).
+The run folder (see `checkpoints.RunFolder`) gets a checkpoint at every epoch's end and when the run stops, only
+from finite weights. A checkpoint holds everything training depends on — optimiser state, counters, random
+generators — so `TrainingRun.resume_from` goes on along the very curve the run would have followed.
 """
 
 import dataclasses
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoints import save_weights, write_json
+from .checkpoints import RunFolder, TrainingState
 from .data import VIEW_PRESETS, load_dataset, resolve_data_path
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 from .models import ENCODERS, create_encoder, default_encoder
@@ -43,6 +44,7 @@ class TrainConfig:
     optimizer: str | None = None    # "adamw" or "sgd"
     device: str = "auto"            # "auto", "cpu" or "cuda"
     seed: int = 0
+    max_minutes: float | None = None  # a time budget: the run ends there with a checkpoint; the schedule fits it
 
     def resolved(self) -> "TrainConfig":
         """Every value filled in: the task's preset for the device where the user set none; params typed."""
@@ -78,6 +80,8 @@ class TrainConfig:
             raise ValueError(f"learning rate must be in (0, 1], got {self.learning_rate}")
         if not (0 <= self.weight_decay <= 1):
             raise ValueError(f"weight decay must be in [0, 1], got {self.weight_decay}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max minutes must be more than 0 (or unset: no time limit), got {self.max_minutes}")
         resolve_device(self.device)
 
     def to_json(self) -> dict:
@@ -113,6 +117,21 @@ def learning_rate_at(step: int, total: int, peak: float) -> float:
     return peak * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def generator_states(gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """The states of every random generator training draws from: its own and torch's global ones."""
+    states = {"augment": gen.get_state(), "torch": torch.get_rng_state()}
+    if gen.device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(gen.device)
+    return states
+
+
+def restore_generators(gen: torch.Generator, states: dict[str, torch.Tensor]) -> None:
+    gen.set_state(states["augment"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"], gen.device)
+
+
 @dataclass
 class RunStatus:
     state: str = "starting"         # starting, running, paused, finished, stopped, failed
@@ -137,15 +156,22 @@ class RunStatus:
 
 
 class TrainingRun:
-    """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread."""
+    """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread. With `resume=True` it goes on
+    from the checkpoint in `out_dir` (see `resume_from`)."""
 
-    def __init__(self, config: TrainConfig, out_dir: str | Path):
+    def __init__(self, config: TrainConfig, out_dir: str | Path, resume: bool = False):
         config = config.resolved()
         config.validate()
         self.config = config
         self.out_dir = Path(out_dir)
+        self.folder = RunFolder(self.out_dir)
         self.device = resolve_device(config.device)
         self.dataset = load_dataset(config.data)  # raises DataError with a clear message before anything starts
+        images = len(self.dataset.train_images)
+        if config.batch_size > images:
+            raise ValueError(f"batch size must be between 2 and {images} (the training images of "
+                             f"{self.dataset.name}), got {config.batch_size}")
+        self.steps_per_epoch = images // config.batch_size
         self.encoder_name = config.encoder
         self.listeners: list[Callable[[str, RunStatus], None]] = []
         self._lock = threading.Lock()
@@ -153,8 +179,39 @@ class TrainingRun:
         self._unpaused = threading.Event()
         self._unpaused.set()
         self._thread: threading.Thread | None = None
-        self._status = RunStatus(epochs=config.epochs, task=config.task, device=str(self.device),
-                                 encoder=self.encoder_name, out_dir=str(self.out_dir))
+        self._status = RunStatus(epochs=config.epochs, total_steps=self.steps_per_epoch * config.epochs,
+                                 task=config.task, device=str(self.device), encoder=self.encoder_name,
+                                 out_dir=str(self.out_dir))
+        self._started = time.strftime("%Y-%m-%d %H:%M:%S")
+        self._eval_seconds = 0.0  # how long the last evaluation took: a time budget keeps that much for the last
+        self._resumed = self.folder.load_training_state() if resume else None
+        if self._resumed is not None:
+            self._restore_history()
+
+    @classmethod
+    def resume_from(cls, run_dir: str | Path, epochs: int | None = None,
+                    max_minutes: float | None = None) -> "TrainingRun":
+        """Go on with a run from its last checkpoint, with its own settings, `epochs` in all (default: as many
+        as it asked for) and a new time budget if given. Weights, optimiser state, counters and random
+        generators come back as they were, so the losses go on as if the run had never been cut."""
+        saved = RunFolder(run_dir).read_config()
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        config = TrainConfig(**{name: value for name, value in saved.items() if name in names})
+        config = dataclasses.replace(config, epochs=config.epochs if epochs is None else epochs,
+                                     max_minutes=max_minutes)
+        return cls(config, run_dir, resume=True)
+
+    def _restore_history(self):
+        """The status as the checkpoint left it. metrics.json is written just before each checkpoint, so it may
+        hold records past it: those are dropped."""
+        resumed, metrics, s = self._resumed, self.folder.read_metrics(), self._status
+        if resumed.step >= s.total_steps:
+            raise ValueError(f"{self.out_dir} has trained {resumed.step} steps, all that {s.epochs} epochs make: "
+                             "ask for more epochs to go on")
+        s.steps = [record for record in metrics.get("steps", []) if record["step"] <= resumed.step]
+        s.evals = [record for record in metrics.get("evals", []) if record["step"] <= resumed.step]
+        s.step, s.epoch, s.elapsed_seconds = resumed.step, resumed.epoch, metrics.get("elapsed_seconds", 0.0)
+        self._started = metrics.get("started", self._started)
 
     # --- control, safe to call from any thread -----------------------------------------------------------
     def start(self) -> "TrainingRun":
@@ -194,12 +251,16 @@ class TrainingRun:
             self._train()
         except Exception as error:  # the run fails, the app goes on: say what happened
             self._update(state="failed", message=f"training failed: {type(error).__name__}: {error}")
+            if self.folder.config_file.is_file():
+                self._save()
         finally:
             self._emit("end")
         return self.status()
 
     def _train(self):
         cfg, device = self.config, self.device
+        budget = None if cfg.max_minutes is None else 60 * cfg.max_minutes  # seconds, pauses not counted
+        begin, paused = time.perf_counter(), 0.0
         torch.manual_seed(cfg.seed)
         gen = torch.Generator(device=device).manual_seed(cfg.seed)
         encoder = create_encoder(self.encoder_name, seed=cfg.seed)
@@ -212,46 +273,66 @@ class TrainingRun:
             optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
         images = self.dataset.train_images.to(device)  # uint8, the whole set: batches are cut on the device
-        batch_size = min(cfg.batch_size, len(images))
-        steps_per_epoch = len(images) // batch_size
-        total = steps_per_epoch * cfg.epochs
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.out_dir / "config.json", {**cfg.to_json(), "encoder_resolved": self.encoder_name})
+        batch_size, steps_per_epoch, total = cfg.batch_size, self.steps_per_epoch, self._status.total_steps
+        self.folder.write_config({**cfg.to_json(), "encoder_resolved": self.encoder_name})
         with self._lock:
-            self._status.total_steps = total
             if self._status.state == "starting":  # it may have been paused already
                 self._status.state = "running"
         self._pick_eval_subset()
-        self._evaluate(task, epoch=0, step=0)
+        if self._resumed is None:
+            step, first_epoch, first_batch, order = 0, 1, 0, None
+            self._evaluate(task, epoch=0, step=0)
+        else:
+            step, first_epoch, first_batch, order = self._restore(task, optimizer, gen)
 
         def embed_dataset():
             return embed(task, images, device, normalize=False)
 
+        def checkpoint(batches_done):  # where the run stands now: everything a resume needs
+            return TrainingState(step, epoch, batches_done, order, optimizer.state_dict()["state"],
+                                 generator_states(gen))
+
         use_amp = device.type == "cuda"  # bfloat16 autocast on GPUs; a CPU runs float32
-        step, clock, images_seen, busy_seconds = 0, time.perf_counter(), 0, 0.0
-        for epoch in range(1, cfg.epochs + 1):
-            task.on_epoch_start(Progress(step, total, epoch, cfg.epochs), embed_dataset)
-            order = torch.randperm(len(images), generator=gen, device=device)
-            for i in range(steps_per_epoch):
+        first_step, previous_seconds = step, self._status.elapsed_seconds
+        clock, images_seen, busy_seconds = time.perf_counter(), 0, 0.0
+        setup_seconds = clock - begin
+        for epoch in range(first_epoch, cfg.epochs + 1):
+            if order is None:  # a new epoch; a resumed one goes on in its own order
+                task.on_epoch_start(Progress(step, total, epoch, cfg.epochs), embed_dataset)
+                order = torch.randperm(len(images), generator=gen, device=device)
+            for batch in range(first_batch, steps_per_epoch):
                 if not self._unpaused.is_set():
+                    paused_at = time.perf_counter()
                     self._unpaused.wait()
-                    clock = time.perf_counter()  # paused time is not training time
+                    clock = time.perf_counter()  # paused time is neither training time nor budget
+                    paused += clock - paused_at
                 if self._stop.is_set():
-                    return self._finish(task, "stopped", f"stopped at step {step} of {total}")
+                    return self._finish("stopped", f"stopped at step {step} of {total}", task, checkpoint(batch))
+                schedule_total = total
+                if budget is not None:
+                    used = time.perf_counter() - begin - paused
+                    left = budget - used - self._eval_seconds  # the last evaluation must fit too
+                    if left <= 0:
+                        if self._status.evals[-1]["step"] != step:
+                            self._evaluate(task, epoch, step)
+                        return self._finish("finished", f"the {cfg.max_minutes:g}-minute time budget ended the "
+                                            f"run at step {step} of {total}", task, checkpoint(batch))
+                    if step > first_step:  # the schedule shrinks to the steps that fit at the pace so far
+                        pace = (used - setup_seconds) / (step - first_step)
+                        schedule_total = min(total, step + 1 + int(left / pace))
                 progress = Progress(step, total, epoch, cfg.epochs)
-                lr = learning_rate_at(step, total, cfg.learning_rate)
+                lr = learning_rate_at(step, schedule_total, cfg.learning_rate)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                indices = order[i * batch_size:(i + 1) * batch_size]
-                batch = images[indices].float().div_(255)
-                batch = batch.contiguous(memory_format=torch.channels_last)
+                indices = order[batch * batch_size:(batch + 1) * batch_size]
+                batch_images = images[indices].float().div_(255)
+                batch_images = batch_images.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = task.training_step(batch, gen, progress, indices)
+                    out = task.training_step(batch_images, gen, progress, indices)
                 loss = out.loss.item()
                 if not math.isfinite(loss):
-                    return self._finish(task, "failed", f"the loss became {loss} at step {step}: training stopped "
-                                        "and the last good checkpoint was kept. Try a lower learning rate.",
-                                        save=False)
+                    return self._finish("failed", f"the loss became {loss} at step {step}: training stopped "
+                                        "and the last good checkpoint was kept. Try a lower learning rate.")
                 optimizer.zero_grad(set_to_none=True)
                 out.loss.backward()
                 task.before_optimizer_step(progress)
@@ -266,16 +347,31 @@ class TrainingRun:
                 metrics = {name: float(value) for name, value in out.metrics.items()}
                 record = {"step": step, "epoch": epoch, "loss": loss, "lr": lr, "images_per_second": speed,
                           **metrics}
+                eta = (total - step) * batch_size / speed
+                if budget is not None:
+                    eta = min(eta, budget - (now - begin - paused))
                 with self._lock:
                     s = self._status
                     s.steps.append(record)
                     s.step, s.epoch, s.images_per_second = step, epoch, speed
-                    s.elapsed_seconds = busy_seconds
-                    s.eta_seconds = (total - step) * batch_size / speed
+                    s.elapsed_seconds = previous_seconds + busy_seconds
+                    s.eta_seconds = eta
                 self._emit("step")
             self._evaluate(task, epoch, step)
-            self._save(task)
-        self._finish(task, "finished", f"finished {cfg.epochs} epochs in {busy_seconds:.0f} s", save=False)
+            self._save(task, checkpoint(steps_per_epoch), epoch_end=True)
+            first_batch, order = 0, None
+        self._finish("finished", f"finished {cfg.epochs} epochs in {previous_seconds + busy_seconds:.0f} s")
+
+    def _restore(self, task, optimizer, gen):
+        """Weights, optimiser state and random generators as the checkpoint left them; the step, epoch, batch
+        and image order to go on from."""
+        resumed = self._resumed
+        task.load_state_dict(self.folder.load_weights())
+        optimizer.load_state_dict({"state": resumed.optimizer, "param_groups": optimizer.state_dict()["param_groups"]})
+        restore_generators(gen, resumed.generators)
+        if resumed.batch == self.steps_per_epoch:  # saved at an epoch's end: the next one starts afresh
+            return resumed.step, resumed.epoch + 1, 0, None
+        return resumed.step, resumed.epoch, resumed.batch, resumed.order.to(self.device)
 
     def _pick_eval_subset(self):
         """A bank and queries drawn at random, stratified by class, once per run: a folder is stored in class
@@ -286,31 +382,36 @@ class TrainingRun:
 
     def _evaluate(self, task, epoch, step):
         """Online k-NN accuracy and the collapse monitor on a fixed subset of the data."""
-        data = self.dataset
+        began, data = time.perf_counter(), self.dataset
         bank = embed(task, data.train_images[self._bank], self.device)
         queries = embed(task, data.test_images[self._queries], self.device)
         accuracy = knn_accuracy(bank, data.train_labels[self._bank], queries, data.test_labels[self._queries])
+        watched = embed(task, data.test_images[self._queries], self.device, output="embedding")
         with self._lock:
             self._status.evals.append({"epoch": epoch, "step": step, "knn_top1": accuracy,
-                                       "feature_spread": feature_spread(queries),
-                                       "effective_rank": effective_rank(queries)})
+                                       "feature_spread": feature_spread(watched),
+                                       "effective_rank": effective_rank(watched)})
+        self._eval_seconds = time.perf_counter() - began
         self._emit("eval")
 
-    def _save(self, task):
-        save_weights(task, self.out_dir / "model.safetensors", {"task": self.config.task, "encoder": self.encoder_name})
-        write_json(self.out_dir / "metrics.json", self._history())
+    def _save(self, task=None, checkpoint: TrainingState | None = None, epoch_end=False, **final):
+        """metrics.json, then the checkpoint: a resume keeps the history up to its checkpoint's step."""
+        self.folder.write_metrics({**self._metrics(), **final})
+        if checkpoint is not None:
+            self.folder.save_checkpoint(task, checkpoint, epoch_end)
 
-    def _finish(self, task, state, message, save=True):
-        """End the run. Weights are saved unless they may be broken (a NaN) or were just saved (epoch end)."""
-        if save:
-            self._save(task)
-        else:
-            write_json(self.out_dir / "metrics.json", self._history())
+    def _finish(self, state, message, task=None, checkpoint: TrainingState | None = None):
+        """End the run: its files, then its status. No checkpoint where the weights may be broken (a NaN) or
+        were just saved (an epoch's end)."""
+        self._save(task, checkpoint, state=state, message=message)
         self._update(state=state, message=message, eta_seconds=0.0 if state == "finished" else None)
 
-    def _history(self) -> dict:
+    def _metrics(self) -> dict:
         with self._lock:
-            return {"steps": list(self._status.steps), "evals": list(self._status.evals)}
+            s = self._status
+            return {"state": s.state, "message": s.message, "started": self._started, "epoch": s.epoch,
+                    "epochs": s.epochs, "step": s.step, "elapsed_seconds": s.elapsed_seconds,
+                    "steps": list(s.steps), "evals": list(s.evals)}
 
     def _update(self, **changes):
         with self._lock:
