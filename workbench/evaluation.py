@@ -19,10 +19,12 @@ KNN_TEMPERATURE = 0.07
 
 
 @torch.no_grad()
-def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=True) -> torch.Tensor:
+def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=True,
+          output="features") -> torch.Tensor:
     """uint8 images (N, 3, H, W) → features (N, D) on the CPU, L2-normalised unless asked not to, in eval
-    mode (BN statistics). `model` is a task (its `features` are the representation) or a bare encoder."""
-    features_of = model.features if isinstance(model, PretextTask) else model
+    mode (BN statistics). `model` is a task (its `features` are the representation; `output="embedding"`
+    gives what its loss compares instead) or a bare encoder."""
+    features_of = getattr(model, output) if isinstance(model, PretextTask) else model
     was_training = model.training
     model.eval()
     chunks = []

@@ -11,8 +11,11 @@ from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
 from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, create_task, explanation, list_tasks,
                              make_params, task_class)
+from workbench.tasks.parts.views import ViewParams
+from workbench.training import TrainConfig, TrainingRun
 
 NAMES = [info.name for info in list_tasks()]
+JOINT_EMBEDDING = [name for name in NAMES if issubclass(task_class(name).Params, ViewParams)]
 
 
 def images(n=8, seed=0):
@@ -113,3 +116,14 @@ def test_bad_parameters_are_refused_with_the_reason():
         make_params(cls, {"temperature": 1e6})
     with pytest.raises(ValueError, match="must be a"):
         make_params(cls, {"temperature": "lots"})
+
+
+@pytest.mark.parametrize("name", JOINT_EMBEDDING)
+def test_one_epoch_on_shapes_spreads_the_embeddings_out(name, tmp_path):
+    """A random network points every image in nearly the same direction (feature spread ≈ 0.1). One epoch of a
+    joint-embedding method through the engine, with its own preset, must spread the images out — read off the
+    collapse monitor that the page shows. (Its k-NN needs more epochs: see benchmarks/tasks_table.py.)"""
+    status = TrainingRun(TrainConfig(data="shapes", task=name, epochs=1, device="cpu"), tmp_path).run()
+    assert status.state == "finished", status.message
+    before, after = status.evals[0]["feature_spread"], status.evals[-1]["feature_spread"]
+    assert after > 2.5 * before, (before, after)

@@ -7,6 +7,7 @@ from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
 from workbench.tasks import Progress, create_task
 from workbench.tasks.simsiam import negative_cosine
+from workbench.training import TrainConfig, TrainingRun
 
 
 def images(n=16, seed=0):
@@ -70,3 +71,22 @@ def test_loss_falls_when_overfitting_one_batch():
         optimizer.step()
         losses.append(out.loss.item())
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.3
+
+
+
+def test_without_stop_gradient_the_loss_races_to_minus_one_and_the_embedding_loses_its_dimensions(tmp_path):
+    """The collapse lab's headline (the paper's Fig. 2), through the engine as a student runs it: one epoch on
+    Shapes with the switch off and one with it on. Off, the two branches agree on a degenerate answer: the loss
+    heads for its floor −1 and the effective rank of z (the collapse monitor) falls to well under the healthy
+    run's. The output batch norm keeps each dimension's variance, so it is the rank, not the spread, that drops."""
+    runs = {}
+    for stop in (True, False):
+        config = TrainConfig(data="shapes", task="simsiam", epochs=1, device="cpu", seed=0,
+                             task_params={"stop_gradient": stop})
+        status = TrainingRun(config, tmp_path / f"stop_gradient_{stop}").run()
+        assert status.state == "finished", status.message
+        late_loss = sum(record["loss"] for record in status.steps[-10:]) / 10
+        runs[stop] = late_loss, status.evals[-1]["effective_rank"]
+    (healthy_loss, healthy_rank), (collapsed_loss, collapsed_rank) = runs[True], runs[False]
+    assert collapsed_loss < -0.5 and healthy_loss > -0.4, runs
+    assert collapsed_rank < 0.7 * healthy_rank, runs

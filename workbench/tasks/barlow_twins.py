@@ -87,6 +87,10 @@ class BarlowTwins(PretextTask):
         # the projector are followed by a batch normalization layer and rectified linear units." (Sec. 2)
         self.projector = mlp(d, p, p, p)
 
+
+    def embedding(self, images):
+        return self.projector(self.encoder(images))  # z, where the collapse shows first
+
     def make_inputs(self, images, gen, indices=None):
         p = self.params
         first = random_view(images, gen, p)

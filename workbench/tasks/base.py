@@ -110,6 +110,11 @@ class PretextTask(nn.Module):
         """The representation (B, D) that k-NN, probes and maps measure."""
         return self.encoder(images)
 
+    def embedding(self, images: torch.Tensor) -> torch.Tensor:
+        """The output (B, P) that the loss compares, which the collapse monitor watches: a method collapses
+        there first (the SimSiam paper measures the std of its L2-normalised z). Default: the features."""
+        return self.features(images)
+
     # --- hooks the engine calls; no-ops unless a method needs them -----------------------------------------
     def param_groups(self, weight_decay: float) -> list[dict]:
         """Weight decay on weights only, never on biases and norms (as in BYOL, DINO, MAE)."""

@@ -7,7 +7,9 @@ at the start of the epoch (a pseudo-label). Every epoch alternates two steps:
     2. classify  L = − Σ_b w_{y_b} log p(y_b | augment(x_b)) / Σ_b w_{y_b},   w_k = 1 / |cluster k|
 
 The classifier is re-initialised before each epoch, because cluster ids mean nothing from one clustering to
-the next. Weighting each image by the inverse size of its cluster makes every cluster count the same.
+the next — here by default to the mean of each new cluster rather than at random, so that a short run spends
+its steps on the encoder. Weighting each image by the inverse size of its cluster makes every cluster count the
+same.
 
 Paper: Caron, Bojanowski, Joulin, Douze. "Deep Clustering for Unsupervised Learning of Visual Features",
 ECCV 2018. https://arxiv.org/abs/1807.05520
@@ -121,10 +123,16 @@ class DeepCluster(PretextTask):
                             "paper does: k-means on colour features finds colour clusters.",
                             lab="Off: the first clusters are colours, and the network learns to predict "
                                 "colours — the k-NN stays near its random-init value.")
-
-        hidden_dim: int = param(512, "x", 0, 4096, 64)
-        head_init: str = param("class_means", "x", choices=("class_means", "random"))
-        head_temperature: float = param(0.1, "x", 0.01, 1.0, 0.01)
+        hidden_dim: int = param(512, "Width of the hidden layer between the encoder and the cluster classifier "
+                                "(the paper's AlexNet keeps its two 4,096-wide fully connected layers there); "
+                                "0 puts the classifier straight on the features.", 0, 4096, 64)
+        head_init: str = param("class_means", "How the classifier restarts each epoch: 'random' as in the "
+                               "paper, or 'class_means' — each cluster's weight is the mean hidden vector of its "
+                               "images, so the first steps train the encoder instead of a blind classifier (on "
+                               "a short CPU run the random restart spends most of each epoch relearning it).",
+                               choices=("class_means", "random"))
+        head_temperature: float = param(0.1, "τ of the class-mean restart: logits are cosine / τ. Lower starts "
+                                        "more confident.", 0.01, 1.0, 0.01)
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)

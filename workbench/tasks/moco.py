@@ -64,7 +64,9 @@ class MoCo(PretextTask):
         look_for="The loss starts near ln(K+1) and falls while the key accuracy rises; the k-NN accuracy "
                  "follows. The momentum climbs towards 1 as training ends.",
     )
-    preset = Preset(epochs=20, batch_size=128, learning_rate=4e-3)
+    # Batch 64: on a CPU an image costs the same in any batch, and twice the steps move the key network twice as
+    # far (Shapes, 2 cores, measured: k-NN 0.46 at batch 64 against 0.37 at batch 128 in the same time).
+    preset = Preset(epochs=20, batch_size=64, learning_rate=2e-3)
     # The paper's optimiser: SGD, lr 0.03 at batch 256, weight decay 1e-4, cosine decay (MoCo v2).
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.03, weight_decay=1e-4, optimizer="sgd")
 
@@ -104,6 +106,10 @@ class MoCo(PretextTask):
     def momentum_at(self, progress) -> float:
         m = self.params.momentum
         return cosine_schedule(m, 1.0, progress.fraction) if self.params.momentum_schedule == "cosine" else m
+
+
+    def embedding(self, images):
+        return self.projector(self.encoder(images))  # z, where the collapse shows first
 
     def make_inputs(self, images, gen, indices=None):
         return random_view(images, gen, self.params), random_view(images, gen, self.params)  # 2 × (B, 3, H, W)

@@ -64,6 +64,10 @@ class SimCLR(PretextTask):
         # "We use a MLP with one hidden layer to obtain z_i = g(h_i) = W2 σ(W1 h_i)" (Sec. 2.1).
         self.projector = mlp(d, d, self.params.projection_dim)
 
+
+    def embedding(self, images):
+        return self.projector(self.encoder(images))  # z, where the collapse shows first
+
     def make_inputs(self, images, gen, indices=None):
         return random_view(images, gen, self.params), random_view(images, gen, self.params)  # 2 × (B, 3, H, W)
 

@@ -43,7 +43,9 @@ class SimSiam(PretextTask):
         look_for="The loss falls towards −1 while the feature spread stays up. Flip the stop-gradient or the "
                  "predictor off and watch the spread and the effective rank drop to the floor.",
     )
-    preset = Preset(epochs=20, batch_size=128, learning_rate=4e-3)
+    # The paper's optimiser, SGD with momentum, at batch 64 for more steps in the same CPU time (Shapes, 2 cores,
+    # measured after 20 epochs: k-NN 0.28 against 0.24 with AdamW at batch 128 — SimSiam learns slowly).
+    preset = Preset(epochs=30, batch_size=64, learning_rate=0.03, weight_decay=5e-4, optimizer="sgd")
     # The paper's CIFAR recipe (Appendix D): SGD, lr 0.03·bs/256 at batch 512, weight decay 5e-4.
     gpu_preset = Preset(epochs=200, batch_size=512, learning_rate=0.06, weight_decay=5e-4, optimizer="sgd")
 
@@ -51,8 +53,9 @@ class SimSiam(PretextTask):
     class Params(ViewParams):
         stop_gradient: bool = param(True, "Treat the other view's projection as a constant target. The paper "
                                     "(Fig. 2): without it the network collapses at once.",
-                                    lab="Off: the target is trained too and both sides agree on one embedding "
-                                        "for every image — the spread and effective rank fall to the floor.")
+                                    lab="Off: the target is trained too and both branches agree on a "
+                                        "degenerate answer — the loss races to −1, the effective rank of z "
+                                        "falls and the k-NN drops below chance.")
         predictor: bool = param(True, "Predict the target through the small MLP h. The paper (Table 1): without "
                                 "it (h = identity) SimSiam collapses.",
                                 lab="Off: p = z, the loss is plain agreement of two views — and it collapses.")
@@ -71,6 +74,10 @@ class SimSiam(PretextTask):
         # "The prediction MLP (h) has BN applied to its hidden fc layers. Its output fc does not have BN or ReLU.
         # ... a bottleneck structure" (Sec. 4).
         self.head = mlp(p.projection_dim, p.predictor_dim, p.projection_dim) if p.predictor else None
+
+
+    def embedding(self, images):
+        return self.projector(self.encoder(images))  # z, where the collapse shows first
 
     def make_inputs(self, images, gen, indices=None):
         return random_view(images, gen, self.params), random_view(images, gen, self.params)  # 2 × (B, 3, H, W)

@@ -105,6 +105,10 @@ class VICReg(PretextTask):
         # third linear layer." (Sec. 4.2)
         self.projector = mlp(d, p, p, p)
 
+
+    def embedding(self, images):
+        return self.projector(self.encoder(images))  # z, where the collapse shows first
+
     def make_inputs(self, images, gen, indices=None):
         p = self.params
         first = random_view(images, gen, p)
