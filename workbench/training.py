@@ -24,7 +24,7 @@ from .checkpoints import RunFolder, TrainingState
 from .data import VIEW_PRESETS, load_dataset, resolve_data_path
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 from .models import ENCODERS, create_encoder, default_encoder
-from .tasks import Progress, create_task, make_params, task_class
+from .tasks import PretextTask, Progress, create_task, make_params, task_class
 from .tasks.parts.views import ViewParams
 
 EVAL_BANK, EVAL_QUERIES = 2000, 1000  # images used by the online k-NN after each epoch
@@ -386,7 +386,9 @@ class TrainingRun:
         bank = embed(task, data.train_images[self._bank], self.device)
         queries = embed(task, data.test_images[self._queries], self.device)
         accuracy = knn_accuracy(bank, data.train_labels[self._bank], queries, data.test_labels[self._queries])
-        watched = embed(task, data.test_images[self._queries], self.device, output="embedding")
+        watched = queries  # what the loss compares, where a task's differs from its features (see embedding)
+        if type(task).embedding is not PretextTask.embedding:
+            watched = embed(task, data.test_images[self._queries], self.device, output="embedding")
         with self._lock:
             self._status.evals.append({"epoch": epoch, "step": step, "knn_top1": accuracy,
                                        "feature_spread": feature_spread(watched),
