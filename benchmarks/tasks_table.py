@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from workbench.evaluation import probe_run
+from workbench.probes import probe_run
 from workbench.tasks import list_tasks, task_class
 from workbench.training import TrainConfig, TrainingRun
 

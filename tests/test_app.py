@@ -50,8 +50,34 @@ def test_start_poll_second_start_stop_and_map(client):
     wait_for(client, lambda text: "STOPPED" in text, timeout=60)
 
     table, umap = client.predict(api_name="/analyse")
-    assert "trained encoder" in table and "raw pixels" in table
+    assert "trained encoder" in table and "raw pixels" in table and "linear probe" in table
     assert umap["type"] == "plotly" and '"name":"circle"' in umap["plot"].replace(" ", "")
+
+
+def test_inspect_the_run_label_efficiency_neighbours_export(client):
+    """Runs on the run the test above left (the latest of this app)."""
+    runs = client.predict(api_name="/runs")
+    assert len(runs["choices"]) >= 2  # "the latest run", then the run folders
+    plot, table = client.predict("", None, [0.01, 0.1], 1, 10, api_name="/label_efficiency")
+    assert "10% (500)" in table and "fine-tuning" in table and "raw pixels" in table
+    assert len(json.loads(plot["plot"])["data"]) == 5  # 3 linear-probe lines, 2 fine-tuning lines
+
+    gallery = client.predict("", None, 7, None, api_name="/neighbours")
+    assert len(gallery) == 9 and gallery[0]["caption"].startswith("query — #7")
+    assert all(-1 <= float(item["caption"].split(" · ")[0]) <= 1 for item in gallery[1:])
+
+    files = client.predict("", "projector", api_name="/export")
+    assert sorted(f.rsplit("/", 1)[-1] for f in files) == ["metadata.tsv", "projector_config.pbtxt",
+                                                            "sprite.png", "vectors.tsv"]
+
+
+def test_inspection_refuses_what_it_cannot_measure(client, tmp_path):
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict(str(tmp_path), None, api_name="/analyse")  # a folder outside the app's runs
+    with pytest.raises(AppError, match="from 0 to 999"):
+        client.predict("", None, 5000, None, api_name="/neighbours")
+    with pytest.raises(AppError, match="at least one share"):
+        client.predict("", None, [], 1, 0, api_name="/label_efficiency")
 
 
 def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):

@@ -12,7 +12,7 @@ from small_data import shapes_folder
 
 from workbench import training
 from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_task
-from workbench.evaluation import probe_run
+from workbench.probes import probe_run
 from workbench.training import JobManager, TrainConfig, TrainingRun, learning_rate_at
 
 

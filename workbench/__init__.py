@@ -5,11 +5,13 @@ The Python API is the engine that the page and the command line use:
     from workbench import TrainConfig, TrainingRun, probe_run
     run = TrainingRun(TrainConfig(data="shapes", task="rotation", epochs=3), "runs/api")
     run.run()                       # or run.start() for a background thread, then run.status()
-    print(probe_run("runs/api"))    # k-NN of the trained encoder, random init and raw pixels
+    print(probe_run("runs/api"))    # k-NN and linear probe of the trained encoder, random init, raw pixels
+    probe_run("runs/api", fractions=(0.01, 0.1, 1.0))["label_efficiency"]   # few labels: probe and fine-tune
 """
 
 from .data import load_dataset
-from .evaluation import knn_accuracy, map_run, probe_run
+from .evaluation import knn_accuracy, map_run
+from .probes import probe_run
 from .tasks import create_task, list_tasks
 from .training import JobManager, TrainConfig, TrainingRun
 

@@ -4,7 +4,8 @@
     python -m workbench train --data shapes --task simclr --out runs/first   # the task's preset
     python -m workbench train --resume runs/first [--epochs 20]              # go on from the last checkpoint
     python -m workbench runs [--json] [--root runs]
-    python -m workbench probe runs/first [--json]
+    python -m workbench probe runs/first [--data digits] [--fractions 0.01 0.1 1] [--json]
+    python -m workbench export runs/first --format projector --out exported/
     python -m workbench preview --task jigsaw --out jigsaw.png [--run runs/first]
     python -m workbench serve [--host 127.0.0.1] [--port 7860]
 """
@@ -20,7 +21,9 @@ from tqdm import tqdm
 
 from .checkpoints import list_runs
 from .data import DataError
-from .evaluation import probe_run
+from .export import FORMATS, export_run
+from .probes import FRACTIONS, FineTuning, probe_run
+from .report import probe_markdown
 from .models import ENCODERS
 from .tasks import explanation, list_tasks, task_class
 from .training import TrainConfig, TrainingRun
@@ -133,17 +136,30 @@ def cmd_runs(args):
 
 
 def cmd_probe(args):
+    fractions = () if args.no_label_efficiency else args.fractions
+    fine_tuning = FineTuning(steps=args.fine_tune_steps) if args.fine_tune_steps else None
+
+    def show(done, total, what):
+        if not args.json and done:
+            print(f"  [{done}/{total}] {what}", file=sys.stderr, flush=True)
+
     try:
-        result = probe_run(args.run_dir)
+        if args.draws < 1 or any(not 0 < f <= 1 for f in fractions):
+            raise ValueError("--draws must be at least 1 and every fraction in (0, 1]")
+        result = probe_run(args.run_dir, data=args.data, fractions=fractions, draws=args.draws,
+                           fine_tuning=fine_tuning, progress=show)
     except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print(f"k-NN top-1 (k={result['k']}) on {result['test_images']} held-out {result['data']} images:")
-        print(f"  trained encoder   {result['knn_top1']:.3f}")
-        print(f"  random init       {result['random_init_knn_top1']:.3f}")
-        print(f"  raw pixels        {result['raw_pixels_knn_top1']:.3f}")
+    print(json.dumps(result, indent=1) if args.json else probe_markdown(result))
+    return 0
+
+
+def cmd_export(args):
+    try:
+        written = export_run(args.run_dir, args.format, args.out, data=args.data)
+    except (FileNotFoundError, ValueError, DataError) as error:
+        return _fail(str(error))
+    print("\n".join(str(path) for path in written))
     return 0
 
 
@@ -214,10 +230,27 @@ def build_parser():
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs)
 
-    probe = sub.add_parser("probe", help="k-NN accuracy of a run's encoder against random init and raw pixels")
+    probe = sub.add_parser("probe", help="how well a run's encoder serves with labels: k-NN, linear probe and "
+                                          "label efficiency, against random init and raw pixels")
     probe.add_argument("run_dir")
+    probe.add_argument("--data", help="probe on another data set than the run's own (transfer)")
+    probe.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS),
+                       help="label fractions for the label-efficiency table (default: 0.01 0.1 1)")
+    probe.add_argument("--draws", type=int, default=3, help="random draws of the labelled images per fraction")
+    probe.add_argument("--fine-tune-steps", type=int, default=FineTuning.steps,
+                       help="optimiser steps of each fine-tuning run (0: linear probe only)")
+    probe.add_argument("--no-label-efficiency", action="store_true", help="k-NN and linear probe only (fast)")
     probe.add_argument("--json", action="store_true")
     probe.set_defaults(func=cmd_probe)
+
+    export = sub.add_parser("export", help="write a run's embeddings, plots or weights for other tools")
+    export.add_argument("run_dir")
+    export.add_argument("--format", choices=FORMATS, required=True,
+                        help="npz or csv: embeddings with labels; projector: a TensorFlow Embedding Projector "
+                             "bundle; html: the plots as standalone pages; weights: safetensors + a loading snippet")
+    export.add_argument("--out", required=True, help="folder to write into")
+    export.add_argument("--data", help="embed another data set's held-out images (default: the run's)")
+    export.set_defaults(func=cmd_export)
 
     preview = sub.add_parser("preview", help="draw what a task feeds the model (and a trained run's answers)")
     preview.add_argument("--task", default=default.task)

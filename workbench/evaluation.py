@@ -56,19 +56,35 @@ def raw_pixel_features(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def knn_predict(train_features, train_labels, test_features, k=KNN_K, temperature=KNN_TEMPERATURE,
+                metric="cosine", chunk=1024) -> torch.Tensor:
+    """Weighted k-NN class predictions for the test rows. "cosine": features must be L2-normalised, each of
+    the k nearest votes with weight exp(similarity / temperature). "euclidean": the k nearest by L2
+    distance, one vote each. k is clamped to the bank's size."""
+    k = min(k, len(train_features))
+    classes = int(train_labels.max()) + 1
+    predictions = []
+    for start in range(0, len(test_features), chunk):  # rows in chunks: memory stays O(chunk · N)
+        rows = test_features[start:start + chunk]
+        if metric == "cosine":
+            top_sim, top_idx = (rows @ train_features.T).topk(k, dim=1)           # (n, k)
+            weights = (top_sim / temperature).exp()
+        elif metric == "euclidean":
+            top_idx = torch.cdist(rows, train_features).topk(k, dim=1, largest=False).indices
+            weights = torch.ones(top_idx.shape)
+        else:
+            raise ValueError(f"unknown k-NN metric {metric!r}; choose cosine or euclidean")
+        votes = torch.zeros(len(rows), classes)
+        votes.scatter_add_(1, train_labels[top_idx], weights)
+        predictions.append(votes.argmax(1))
+    return torch.cat(predictions)
+
+
 def knn_accuracy(train_features, train_labels, test_features, test_labels, k=KNN_K,
                  temperature=KNN_TEMPERATURE, chunk=1024) -> float:
-    """Weighted k-NN top-1 accuracy; features must be L2-normalised. k is clamped to the bank's size."""
-    k = min(k, len(train_features))
-    classes = int(max(train_labels.max(), test_labels.max())) + 1
-    correct = 0
-    for start in range(0, len(test_features), chunk):  # rows in chunks: memory stays O(chunk · N)
-        similarity = test_features[start:start + chunk] @ train_features.T   # (n, N)
-        top_sim, top_idx = similarity.topk(k, dim=1)                          # (n, k)
-        votes = torch.zeros(len(top_sim), classes)
-        votes.scatter_add_(1, train_labels[top_idx], (top_sim / temperature).exp())
-        correct += (votes.argmax(1) == test_labels[start:start + chunk]).sum().item()
-    return correct / len(test_features)
+    """Weighted k-NN top-1 accuracy (cosine protocol above); features must be L2-normalised."""
+    predictions = knn_predict(train_features, train_labels, test_features, k, temperature, chunk=chunk)
+    return (predictions == test_labels).float().mean().item()
 
 
 def feature_spread(features: torch.Tensor) -> float:
@@ -119,39 +135,20 @@ def umap_2d(features, n_neighbors=15, seed=0) -> np.ndarray:
     return reducer.fit_transform(np.asarray(features, dtype=np.float32))
 
 
-# --- a finished (or stopped) run, measured against its baselines ------------------------------------------
-def probe_run(run_dir, device="cpu") -> dict:
-    """k-NN top-1 of the run's encoder, of the same network at its random initialisation, and of raw pixels."""
+# --- a finished (or stopped) run --------------------------------------------------------------------------
+def map_run(run_dir, device="cpu", data: str | None = None):
+    """UMAP of the run encoder's features of the held-out images of its data set (or of `data`):
+    (coords (N, 2), labels (N,), class names)."""
     from .checkpoints import load_task
     from .data import load_dataset
 
     encoder, config = load_task(run_dir, device)
-    data = load_dataset(config["data"])
-    random_init = load_task(run_dir, device, trained=False)[0]  # the same task where training began
-
-    def score(features_of):
-        return knn_accuracy(features_of(data.train_images), data.train_labels,
-                            features_of(data.test_images), data.test_labels)
-
-    trained_test = embed(encoder, data.test_images, device)
-    return {
-        "run": str(run_dir), "data": config["data"], "task": config["task"], "encoder": config["encoder_resolved"],
-        "train_images": len(data.train_images), "test_images": len(data.test_images),
-        "k": KNN_K, "temperature": KNN_TEMPERATURE,
-        "knn_top1": score(lambda x: trained_test if x is data.test_images else embed(encoder, x, device)),
-        "random_init_knn_top1": score(lambda x: embed(random_init, x, device)),
-        "raw_pixels_knn_top1": score(raw_pixel_features),
-        "feature_spread": feature_spread(trained_test),
-    }
-
-
-def map_run(run_dir, device="cpu"):
-    """UMAP of the run encoder's features of the held-out images: (coords (N, 2), labels (N,), class names)."""
-    from .checkpoints import load_task
-    from .data import load_dataset
-
-    encoder, config = load_task(run_dir, device)
-    data = load_dataset(config["data"])
+    data = load_dataset(data or config["data"])
     features = embed(encoder, data.test_images, device)
     _umap_ready.wait(timeout=180)  # the first call would compile anyway; this only avoids compiling twice
     return umap_2d(features.numpy()), data.test_labels.numpy(), data.class_names
+
+
+def nearest_neighbours(bank: torch.Tensor, queries: torch.Tensor, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k most cosine-similar rows of `bank` for each query (both L2-normalised): (similarities, indices)."""
+    return (queries @ bank.T).topk(min(k, len(bank)), dim=1)

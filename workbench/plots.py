@@ -64,6 +64,29 @@ def umap_figure(coords: np.ndarray, labels: np.ndarray, class_names: list[str], 
     return fig
 
 
+def label_efficiency_figure(table: dict) -> go.Figure:
+    """Test accuracy against the number of labelled images (log scale), one line per method and
+    representation, error bars ± one std over the label draws: the few-label claim as a picture."""
+    styles = {"ssl": "#1f77b4", "random_init": "#ff7f0e", "raw_pixels": "#7f7f7f"}
+    names = {"ssl": "trained encoder", "random_init": "random init", "raw_pixels": "raw pixels"}
+    fig = go.Figure()
+    for method, dash in (("linear", "solid"), ("fine_tune", "dash")):
+        for representation, colour in styles.items():
+            points = [(methods[method][representation]["labels"], methods[method][representation])
+                      for methods in table.values() if representation in methods.get(method, {})]
+            if points:
+                fig.add_trace(go.Scatter(
+                    x=[labels for labels, _ in points], y=[s["accuracy"] for _, s in points],
+                    error_y=dict(type="data", array=[s["accuracy_std"] for _, s in points], width=3),
+                    mode="lines+markers", line=dict(color=colour, dash=dash, width=2),
+                    name=f"{names[representation]}, {'linear probe' if method == 'linear' else 'fine-tuned'}"))
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(range=[0, 1])
+    _layout(fig, "Label efficiency: test accuracy with few labels", "labelled training images", "accuracy",
+            height=380)
+    return fig.update_layout(showlegend=True)
+
+
 def placeholder_figure(text: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=text, showarrow=False, font=dict(size=14, color="#6b7280"))

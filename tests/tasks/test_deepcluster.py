@@ -1,6 +1,5 @@
 import math
 
-import pytest
 import torch
 from safetensors.torch import load_file
 from sklearn.metrics import adjusted_rand_score
@@ -11,7 +10,6 @@ from workbench.evaluation import embed
 from workbench.models import create_encoder
 from workbench.tasks import Progress, create_task
 from workbench.tasks.deepcluster import kmeans, pca_whitening, reduce
-from workbench.training import TrainConfig, TrainingRun
 
 
 def blobs(n_per_blob=60, blobs_=5, dims=192, seed=0):

@@ -17,7 +17,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 SPLIT_NAMES = {"train": ("train", "training"), "test": ("test", "val", "valid", "validation")}
 
 
-def _read_square(path: Path, size: int) -> np.ndarray:
+def read_square(path: Path, size: int) -> np.ndarray:
     """Centre-crop to a square and resize: (size, size, 3) uint8. Decodes at reduced size where the format
     allows (JPEG draft mode), so a large photo is never held full-size."""
     with warnings.catch_warnings():
@@ -98,7 +98,7 @@ def load_image_folder(root: Path, size: int, class_names: list[str] | None = Non
             if not file.is_file():
                 continue
             try:
-                arrays.append(_read_square(file, size))
+                arrays.append(read_square(file, size))
             except (UnidentifiedImageError, OSError, ValueError, EOFError, Image.DecompressionBombError,
                     Image.DecompressionBombWarning) as error:
                 notes.append(f"skipped {file.relative_to(root)}: {_why_unreadable(file, error)}")

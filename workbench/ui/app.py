@@ -18,10 +18,11 @@ import torch  # noqa: E402
 from .. import plots  # noqa: E402
 from ..pictures import picture as _picture, task_preview  # noqa: E402
 from ..data import BUILTIN, DataError, load_dataset  # noqa: E402
-from ..evaluation import map_run, probe_run, warm_up_umap  # noqa: E402
+from ..evaluation import warm_up_umap  # noqa: E402
 from ..models import ENCODERS  # noqa: E402
 from ..tasks import explanation, list_tasks, task_class  # noqa: E402
 from ..training import JobManager, TrainConfig, task_defaults  # noqa: E402
+from .inspect import build_inspection  # noqa: E402
 
 DEFAULTS = TrainConfig()  # the page starts where the CLI does
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -138,23 +139,6 @@ def build_app(manager: JobManager) -> gr.Blocks:
             return f"{action} requested."
         return handler
 
-    def analyse():
-        run = manager.current
-        if run is None or not (run.out_dir / "model.safetensors").exists():
-            message = "Train first: the map needs a run with at least one finished epoch."
-            gr.Warning(message)
-            return message, None
-        result = probe_run(run.out_dir)
-        coords, labels, class_names = map_run(run.out_dir)
-        table = (f"k-NN top-1 (k = {result['k']}, cosine) on {result['test_images']:,} held-out images of "
-                 f"**{result['data']}**, {len(class_names)} classes (chance {1 / len(class_names):.2f}):\n\n"
-                 "| representation | k-NN top-1 |\n|---|---|\n"
-                 f"| trained encoder ({result['task']}) | **{result['knn_top1']:.3f}** |\n"
-                 f"| same encoder, random init | {result['random_init_knn_top1']:.3f} |\n"
-                 f"| raw pixels | {result['raw_pixels_knn_top1']:.3f} |")
-        title = f"UMAP of {result['task']} features, {result['data']} test images"
-        return table, plots.umap_figure(coords, labels, class_names, title)
-
     # --- layout ----------------------------------------------------------------------------------------------
     with gr.Blocks(title="SSL Workbench") as demo:
         gr.Markdown("# SSL Workbench\nInvent a pretext task whose labels come from the data itself, learn a "
@@ -216,10 +200,7 @@ def build_app(manager: JobManager) -> gr.Blocks:
             knn_plot = gr.Plot(plots.knn_figure([], 0), label="k-NN", elem_id="knn-plot")
 
         gr.Markdown("## 5 · Inspect the representation")
-        analyse_button = gr.Button("Measure and map the latest run", elem_id="analyse")
-        probe_table = gr.Markdown(elem_id="probe")
-        umap_plot = gr.Plot(plots.placeholder_figure("The map appears here once you press Measure."),
-                            label="UMAP", elem_id="umap-plot")
+        build_inspection(manager)
         timer = gr.Timer(1.0, active=False)
 
         # --- wiring ----------------------------------------------------------------------------------------
@@ -245,7 +226,6 @@ def build_app(manager: JobManager) -> gr.Blocks:
         stop_button.click(control("stop"), None, message, api_name="stop")
         pause_button.click(control("pause"), None, message, api_name="pause")
         resume_button.click(control("resume"), None, message, api_name="resume")
-        analyse_button.click(analyse, None, [probe_table, umap_plot], api_name="analyse")
         demo.load(show_data, data, [data_info, samples], api_name=False)
         demo.load(show_task, [task, data], task_outputs, api_name=False).then(
             draw_preview, preview_inputs, preview, api_name=False)

@@ -1,0 +1,113 @@
+"""Take a run's representation elsewhere: embeddings with labels (NPZ, CSV), a TensorFlow Embedding Projector
+bundle, standalone HTML plots, and the encoder's weights.
+
+    python -m workbench export runs/first --format projector --out exported/
+"""
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import plots
+from .checkpoints import RunFolder, save_weights
+from .data import load_dataset
+from .evaluation import embed, umap_2d
+
+FORMATS = ("npz", "csv", "projector", "html", "weights")
+
+LOADING_SNIPPET = '''"""Load what SSL Workbench exported from a {task} run on {data}."""
+import json
+
+from safetensors.torch import load_file
+from workbench import create_task
+from workbench.models import create_encoder
+
+# The encoder alone: float images (N, 3, H, W) in [0, 1] → features (N, D).
+encoder = create_encoder("{encoder}")
+encoder.load_state_dict(load_file("encoder.safetensors"))
+encoder.eval()
+
+# The whole task, for the features the probes use (e.g. DINO's teacher, MAE's mean patch token).
+params = json.load(open("task_params.json"))
+task = create_task("{task}", create_encoder("{encoder}"), **params)
+task.load_state_dict(load_file("task.safetensors"))
+task.eval()  # features = task.features(images)
+'''
+
+
+def export_run(run_dir, fmt: str, out_dir, data: str | None = None, device="cpu") -> list[Path]:
+    """Write the run's export in `fmt` into `out_dir` (created); returns the files written. Embeddings are of
+    the held-out images of `data` (default: the run's own data set), L2-normalised as the probes see them."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    folder = RunFolder(run_dir)
+    task, config = folder.load_task(device)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "weights":
+        return _weights(task, config, out)
+    if fmt == "html":
+        return _html(folder, task, config, data, out, device)
+    dataset = load_dataset(data or config["data"])
+    vectors = embed(task, dataset.test_images, device).numpy()
+    labels = dataset.test_labels.numpy()
+    names = [dataset.class_names[c] for c in labels]
+    if fmt == "npz":
+        np.savez_compressed(out / "embeddings.npz", embeddings=vectors, labels=labels,
+                            class_names=np.array(dataset.class_names), images=dataset.test_images.numpy())
+        return [out / "embeddings.npz"]
+    if fmt == "csv":
+        with open(out / "embeddings.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["label", "class"] + [f"e{i}" for i in range(vectors.shape[1])])
+            writer.writerows([label, name, *map("{:.6g}".format, row)] for label, name, row in
+                             zip(labels.tolist(), names, vectors))
+        return [out / "embeddings.csv"]
+    return _projector(vectors, labels, names, dataset.test_images, out)
+
+
+def _projector(vectors, labels, names, images, out: Path) -> list[Path]:
+    """The four files https://projector.tensorflow.org loads ("Load" → vectors, metadata; the config names the
+    sprite): one thumbnail per point, tiled row by row in a square sprite."""
+    np.savetxt(out / "vectors.tsv", vectors, delimiter="\t", fmt="%.6g")
+    with open(out / "metadata.tsv", "w") as f:  # with two columns the Projector needs the header row
+        f.write("label\tclass\n" + "".join(f"{label}\t{name}\n" for label, name in zip(labels.tolist(), names)))
+    side, size = math.ceil(math.sqrt(len(images))), images.shape[-1]
+    sprite = np.zeros((side * size, side * size, 3), dtype=np.uint8)
+    for i, image in enumerate(images.permute(0, 2, 3, 1).numpy()):
+        row, col = divmod(i, side)
+        sprite[row * size:(row + 1) * size, col * size:(col + 1) * size] = image
+    Image.fromarray(sprite).save(out / "sprite.png")
+    (out / "projector_config.pbtxt").write_text(
+        'embeddings {\n  tensor_path: "vectors.tsv"\n  metadata_path: "metadata.tsv"\n'
+        f'  sprite {{\n    image_path: "sprite.png"\n    single_image_dim: {size}\n    single_image_dim: {size}\n'
+        '  }\n}\n')
+    return [out / name for name in ("vectors.tsv", "metadata.tsv", "sprite.png", "projector_config.pbtxt")]
+
+
+def _html(folder: RunFolder, task, config, data, out: Path, device) -> list[Path]:
+    """The training curves and the UMAP map, each one HTML file that opens offline (plotly.js inside)."""
+    metrics = folder.read_metrics()
+    dataset = load_dataset(data or config["data"])
+    coords = umap_2d(embed(task, dataset.test_images, device).numpy())
+    figures = {"loss.html": plots.loss_figure(metrics.get("steps", []), metrics.get("total_steps", 0)),
+               "knn.html": plots.knn_figure(metrics.get("evals", []), config["epochs"]),
+               "umap.html": plots.umap_figure(coords, dataset.test_labels.numpy(), dataset.class_names,
+                                              f"UMAP of {config['task']} features, {dataset.name} test images")}
+    for name, figure in figures.items():
+        figure.write_html(out / name, include_plotlyjs=True, full_html=True)
+    return [out / name for name in figures]
+
+
+def _weights(task, config, out: Path) -> list[Path]:
+    metadata = {"task": config["task"], "encoder": config["encoder_resolved"]}
+    save_weights(task.encoder, out / "encoder.safetensors", metadata)
+    save_weights(task, out / "task.safetensors", metadata)
+    (out / "task_params.json").write_text(json.dumps(config["task_params"], indent=1))
+    (out / "load_encoder.py").write_text(LOADING_SNIPPET.format(task=config["task"], data=config["data"],
+                                                                encoder=config["encoder_resolved"]))
+    return [out / name for name in ("encoder.safetensors", "task.safetensors", "task_params.json", "load_encoder.py")]
