@@ -1,5 +1,6 @@
 """Every registered task with its own default preset on Shapes: k-NN top-1 next to the same encoder at random
-initialisation and raw pixels, seconds taken and images/s — the catalogue's learning table.
+initialisation and raw pixels, the linear probe's top-1, seconds taken and images/s — the catalogue's learning
+table.
 
     python benchmarks/tasks_table.py [--tasks rotation simclr ...] [--data shapes] [--out runs/bench]
 
@@ -31,8 +32,8 @@ def main():
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads\n")
     print("| task | family | preset (epochs × batch, optimiser, lr) | k-NN top-1 | random init | raw pixels "
-          "| gain (points) | seconds | images/s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| gain (points) | linear probe (random init, raw pixels) | seconds | images/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in args.tasks:
         cls = task_class(name)
         config = TrainConfig(data=args.data, task=name, device="cpu")
@@ -41,7 +42,7 @@ def main():
         status = run.run()
         seconds = time.perf_counter() - start
         if status.state != "finished":
-            print(f"| {name} | {cls.info.family} | — | {status.state}: {status.message} | | | | | |")
+            print(f"| {name} | {cls.info.family} | — | {status.state}: {status.message} | | | | | | |")
             continue
         result = probe_run(run.out_dir)
         c = run.config
@@ -49,7 +50,8 @@ def main():
         weak = " (k-NN-weak)" if cls.info.knn_weak else ""
         print(f"| {name}{weak} | {cls.info.family} | {c.epochs} × {c.batch_size}, {c.optimizer} "
               f"{c.learning_rate:g} | **{result['knn_top1']:.3f}** | {result['random_init_knn_top1']:.3f} | "
-              f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {seconds:.0f} | "
+              f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {result['linear_top1']:.3f} "
+              f"({result['random_init_linear_top1']:.3f}, {result['raw_pixels_linear_top1']:.3f}) | {seconds:.0f} | "
               f"{status.images_per_second:,.0f} |", flush=True)
 
 

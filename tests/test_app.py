@@ -66,6 +66,10 @@ def test_inspect_the_run_label_efficiency_neighbours_export(client):
     assert len(gallery) == 9 and gallery[0]["caption"].startswith("query — #7")
     assert all(-1 <= float(item["caption"].split(" · ")[0]) <= 1 for item in gallery[1:])
 
+    umap = json.loads(client.predict("", None, "raw_pixels", "knn", 3, 15, 0.1, "cosine", 300, api_name="/map")["plot"])
+    assert {trace["name"] for trace in umap["data"]} <= {"k-NN right", "k-NN wrong"}
+    assert umap["data"][0]["type"] == "scatter3d" and "showing 300 of 1,000" in umap["layout"]["title"]["text"]
+
     files = client.predict("", "projector", api_name="/export")
     assert sorted(f.rsplit("/", 1)[-1] for f in files) == ["metadata.tsv", "projector_config.pbtxt",
                                                             "sprite.png", "vectors.tsv"]

@@ -7,6 +7,7 @@ solo-learn (Wu et al. 2018). Accuracy is measured on the held-out test split.
 
 import os
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -126,27 +127,65 @@ def umap_ready() -> bool:
     return _umap_ready.is_set()
 
 
-def umap_2d(features, n_neighbors=15, seed=0) -> np.ndarray:
-    """(N, D) features → (N, 2) UMAP coordinates, cosine metric, reproducible for a seed."""
+def umap_2d(features, n_neighbors=15, seed=0, min_dist=0.1, metric="cosine", n_components=2) -> np.ndarray:
+    """(N, D) features → (N, 2) (or `n_components`) UMAP coordinates, reproducible for a seed."""
     import umap  # imported here: importing umap-learn takes seconds, and only this function needs it
 
-    reducer = umap.UMAP(n_neighbors=min(n_neighbors, len(features) - 1), min_dist=0.1, metric="cosine",
-                        random_state=seed, n_jobs=1)
+    reducer = umap.UMAP(n_neighbors=min(n_neighbors, len(features) - 1), min_dist=min_dist, metric=metric,
+                        n_components=n_components, random_state=seed, n_jobs=1)
     return reducer.fit_transform(np.asarray(features, dtype=np.float32))
 
 
 # --- a finished (or stopped) run --------------------------------------------------------------------------
-def map_run(run_dir, device="cpu", data: str | None = None):
-    """UMAP of the run encoder's features of the held-out images of its data set (or of `data`):
-    (coords (N, 2), labels (N,), class names)."""
+@dataclass(frozen=True)
+class MapSettings:
+    """What a UMAP map shows and how it is laid out."""
+    representation: str = "trained"   # "trained", "random_init" (the same network untrained) or "raw_pixels"
+    dimensions: int = 2               # 2 or 3
+    n_neighbors: int = 15             # UMAP: larger keeps more of the global layout
+    min_dist: float = 0.1             # UMAP: smaller packs clusters tighter
+    metric: str = "cosine"            # "cosine" or "euclidean"
+    sample: int = 1000                # held-out images shown at most (drawn per class)
+    colour: str = "label"             # "label", "knn" (right / wrong) or "cluster" (k-means on the features)
+
+
+def map_run(run_dir, device="cpu", data: str | None = None, settings: MapSettings = MapSettings()) -> dict:
+    """A UMAP map of held-out images of the run's data set (or of `data`), in the representation that
+    `settings` names: {"coords" (n, 2|3), "labels", "groups" (the colour of each point), "group_names",
+    "indices" (rows of the test split), "class_names", "shown", "total"}."""
     from .checkpoints import load_task
     from .data import load_dataset
 
-    encoder, config = load_task(run_dir, device)
-    data = load_dataset(data or config["data"])
-    features = embed(encoder, data.test_images, device)
+    if settings.representation not in ("trained", "random_init", "raw_pixels"):
+        raise ValueError(f"unknown representation {settings.representation!r}")
+    if settings.dimensions not in (2, 3) or settings.n_neighbors < 2 or not 0 <= settings.min_dist <= 1:
+        raise ValueError("a map has 2 or 3 dimensions, at least 2 neighbours and a min_dist in [0, 1]")
+    task, config = load_task(run_dir, device, trained=settings.representation == "trained")
+    dataset = load_dataset(data or config["data"])
+    indices = stratified_sample(dataset.test_labels, max(settings.sample, 10), torch.Generator().manual_seed(0))
+
+    def features_of(images):
+        return raw_pixel_features(images) if settings.representation == "raw_pixels" else embed(task, images, device)
+
+    features, labels = features_of(dataset.test_images[indices]), dataset.test_labels[indices]
+    if settings.colour == "knn":  # right or wrong under the k-NN probe, measured in the full feature space
+        predicted = knn_predict(features_of(dataset.train_images), dataset.train_labels, features)
+        groups, group_names = (predicted != labels).long(), ["k-NN right", "k-NN wrong"]
+    elif settings.colour == "cluster":
+        from sklearn.cluster import KMeans
+
+        k = len(dataset.class_names)
+        groups = torch.as_tensor(KMeans(k, n_init=3, random_state=0).fit_predict(features.numpy())).long()
+        group_names = [f"cluster {c + 1}" for c in range(k)]
+    else:
+        groups, group_names = labels, list(dataset.class_names)
     _umap_ready.wait(timeout=180)  # the first call would compile anyway; this only avoids compiling twice
-    return umap_2d(features.numpy()), data.test_labels.numpy(), data.class_names
+    coords = umap_2d(features.numpy(), settings.n_neighbors, min_dist=settings.min_dist, metric=settings.metric,
+                     n_components=settings.dimensions)
+    return {"coords": coords, "labels": labels.numpy(), "groups": groups.numpy(), "group_names": group_names,
+            "indices": indices.numpy(), "class_names": list(dataset.class_names), "shown": len(indices),
+            "total": len(dataset.test_labels), "task": config["task"], "data": dataset.name,
+            "representation": settings.representation}
 
 
 def nearest_neighbours(bank: torch.Tensor, queries: torch.Tensor, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:

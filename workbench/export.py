@@ -15,7 +15,7 @@ from PIL import Image
 from . import plots
 from .checkpoints import RunFolder, save_weights
 from .data import load_dataset
-from .evaluation import embed, umap_2d
+from .evaluation import MapSettings, embed, map_run
 
 FORMATS = ("npz", "csv", "projector", "html", "weights")
 
@@ -51,7 +51,7 @@ def export_run(run_dir, fmt: str, out_dir, data: str | None = None, device="cpu"
     if fmt == "weights":
         return _weights(task, config, out)
     if fmt == "html":
-        return _html(folder, task, config, data, out, device)
+        return _html(folder, config, data, out, device)
     dataset = load_dataset(data or config["data"])
     vectors = embed(task, dataset.test_images, device).numpy()
     labels = dataset.test_labels.numpy()
@@ -89,15 +89,13 @@ def _projector(vectors, labels, names, images, out: Path) -> list[Path]:
     return [out / name for name in ("vectors.tsv", "metadata.tsv", "sprite.png", "projector_config.pbtxt")]
 
 
-def _html(folder: RunFolder, task, config, data, out: Path, device) -> list[Path]:
+def _html(folder: RunFolder, config, data, out: Path, device) -> list[Path]:
     """The training curves and the UMAP map, each one HTML file that opens offline (plotly.js inside)."""
     metrics = folder.read_metrics()
-    dataset = load_dataset(data or config["data"])
-    coords = umap_2d(embed(task, dataset.test_images, device).numpy())
+    umap = map_run(folder.path, device, data, MapSettings(sample=10**9))
     figures = {"loss.html": plots.loss_figure(metrics.get("steps", []), metrics.get("total_steps", 0)),
                "knn.html": plots.knn_figure(metrics.get("evals", []), config["epochs"]),
-               "umap.html": plots.umap_figure(coords, dataset.test_labels.numpy(), dataset.class_names,
-                                              f"UMAP of {config['task']} features, {dataset.name} test images")}
+               "umap.html": plots.umap_figure(umap, f"UMAP of {config['task']} features, {umap['data']} test images")}
     for name, figure in figures.items():
         figure.write_html(out / name, include_plotlyjs=True, full_html=True)
     return [out / name for name in figures]

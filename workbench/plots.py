@@ -49,18 +49,31 @@ def knn_figure(evals: list[dict], epochs: int) -> go.Figure:
     return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
 
 
-def umap_figure(coords: np.ndarray, labels: np.ndarray, class_names: list[str], title: str) -> go.Figure:
+def umap_figure(result: dict, title: str) -> go.Figure:
+    """A map from `evaluation.map_run`: one trace per colour group, 2D or 3D; hovering a point names its class
+    and its held-out image number (the number the neighbours search takes)."""
+    coords, groups, labels = result["coords"].astype(np.float32), result["groups"], result["labels"]
+    three_d = coords.shape[1] == 3
     fig = go.Figure()
-    for c, name in enumerate(class_names):
-        rows = labels == c
-        if rows.any():
-            fig.add_trace(go.Scatter(x=coords[rows, 0].astype(np.float32), y=coords[rows, 1].astype(np.float32),
-                                     mode="markers", name=name, hovertemplate=f"{name}<extra></extra>",
-                                     marker=dict(size=5, color=PALETTE[c % len(PALETTE)], opacity=0.8)))
-    _layout(fig, title, "", "", height=480)
+    for g, name in enumerate(result["group_names"]):
+        rows = groups == g
+        if not rows.any():
+            continue
+        text = [f"{result['class_names'][c]} · image #{i}" for c, i in zip(labels[rows], result["indices"][rows])]
+        marker = dict(size=3 if three_d else 5, color=PALETTE[g % len(PALETTE)], opacity=0.8)
+        points = dict(x=coords[rows, 0], y=coords[rows, 1], mode="markers", name=name, text=text,
+                      customdata=result["indices"][rows], hovertemplate="%{text}<extra></extra>", marker=marker)
+        fig.add_trace(go.Scatter3d(z=coords[rows, 2], **points) if three_d else go.Scatter(**points))
+    if result["shown"] < result["total"]:
+        title += f" — showing {result['shown']:,} of {result['total']:,} points"
+    _layout(fig, title, "", "", height=520)
     fig.update_layout(showlegend=True, legend=dict(itemsizing="constant"))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, title="")
+    if three_d:
+        fig.update_scenes(xaxis=hidden, yaxis=hidden, zaxis=hidden)
+    else:
+        fig.update_xaxes(**hidden)
+        fig.update_yaxes(**hidden)
     return fig
 
 

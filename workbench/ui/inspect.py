@@ -13,7 +13,7 @@ from .. import plots
 from ..checkpoints import RunFolder, list_runs, load_task
 from ..data import BUILTIN, DataError, load_dataset
 from ..data.folder import read_square
-from ..evaluation import embed, map_run, nearest_neighbours
+from ..evaluation import MapSettings, embed, map_run, nearest_neighbours
 from ..export import FORMATS, export_run
 from ..pictures import picture
 from ..probes import FRACTIONS, FineTuning, probe_run
@@ -56,6 +56,12 @@ def _embedded(run_dir: Path, data: str | None, checkpoint_time: float):
     return task, embed(task, dataset.test_images), dataset
 
 
+@lru_cache(maxsize=16)
+def _mapped(run_dir: Path, data: str | None, settings: MapSettings, checkpoint_time: float) -> dict:
+    """`map_run`, cached per run checkpoint, data set and settings: a map is computed once."""
+    return map_run(run_dir, data=data, settings=settings)
+
+
 def build_inspection(manager) -> None:
     """Lay out section 5 inside the current Blocks and wire it."""
     with gr.Row():
@@ -66,6 +72,23 @@ def build_inspection(manager) -> None:
                            info="Another data set than the run's own tests transfer (a folder path works too).")
     analyse_button = gr.Button("Measure and map", elem_id="analyse")
     probe_table = gr.Markdown(elem_id="probe")
+    with gr.Accordion("Map settings", open=False):
+        with gr.Row():
+            shown = gr.Radio([("trained encoder", "trained"), ("random init", "random_init"),
+                              ("raw pixels", "raw_pixels")], value="trained", label="Representation",
+                             elem_id="map-representation")
+            colour = gr.Radio([("class", "label"), ("k-NN right / wrong", "knn"), ("k-means cluster", "cluster")],
+                              value="label", label="Colour by", elem_id="map-colour")
+            dimensions = gr.Radio([2, 3], value=2, label="Dimensions", elem_id="map-dimensions")
+        with gr.Row():
+            n_neighbors = gr.Slider(2, 100, value=15, step=1, label="n_neighbors",
+                                    info="larger keeps more of the global layout")
+            min_dist = gr.Slider(0.0, 1.0, value=0.1, step=0.05, label="min_dist",
+                                 info="smaller packs the clusters tighter")
+            metric = gr.Radio(["cosine", "euclidean"], value="cosine", label="Metric")
+            sample = gr.Slider(100, 10000, value=1000, step=100, label="Points at most",
+                               info="held-out images, drawn per class")
+        redraw_map = gr.Button("Redraw the map", elem_id="redraw-map")
     umap_plot = gr.Plot(plots.placeholder_figure("The map appears here once you press Measure."),
                         label="UMAP", elem_id="umap-plot")
     gr.Markdown("*Read a UMAP map with care: the sizes of clusters and the gaps between them are not distances. "
@@ -100,15 +123,28 @@ def build_inspection(manager) -> None:
     exported = gr.File(label="Files", file_count="multiple", elem_id="exported")
 
     # --- handlers ------------------------------------------------------------------------------------------
-    def analyse(run_choice, data_choice):
+    map_inputs = [run, data, shown, colour, dimensions, n_neighbors, min_dist, metric, sample]
+
+    def draw_map(run_choice, data_choice, *settings):
+        run_dir = _run_dir(manager, run_choice)
+        representation, colour_by, dims, neighbours, dist, metric_name, points = settings
+        chosen = MapSettings(representation, int(dims), int(neighbours), float(dist), metric_name, int(points),
+                             colour_by)
+        try:
+            result = _mapped(run_dir, _data(data_choice), chosen, RunFolder(run_dir).checkpoint_file.stat().st_mtime)
+        except (DataError, FileNotFoundError, ValueError) as error:
+            raise gr.Error(str(error))
+        what = {"trained": f"{result['task']} features", "random_init": "random-init features",
+                "raw_pixels": "raw pixels"}[representation]
+        return plots.umap_figure(result, f"UMAP of {what}, {result['data']} test images")
+
+    def analyse(run_choice, data_choice, *settings):
         run_dir = _run_dir(manager, run_choice)
         try:
             result = probe_run(run_dir, data=_data(data_choice))
-            coords, labels, class_names = map_run(run_dir, data=_data(data_choice))
         except (DataError, FileNotFoundError, ValueError) as error:
             raise gr.Error(str(error))
-        title = f"UMAP of {result['task']} features, {Path(result['data']).name} test images"
-        return probe_markdown(result), plots.umap_figure(coords, labels, class_names, title)
+        return probe_markdown(result), draw_map(run_choice, data_choice, *settings)
 
     def efficiency(run_choice, data_choice, chosen, n_draws, n_steps, progress=gr.Progress()):
         if not chosen:
@@ -155,7 +191,8 @@ def build_inspection(manager) -> None:
 
     # --- wiring ------------------------------------------------------------------------------------------------
     refresh.click(lambda: gr.Dropdown(choices=_run_choices(manager)), None, run, api_name="runs")
-    analyse_button.click(analyse, [run, data], [probe_table, umap_plot], api_name="analyse")
+    analyse_button.click(analyse, map_inputs, [probe_table, umap_plot], api_name="analyse")
+    redraw_map.click(draw_map, map_inputs, umap_plot, api_name="map")
     efficiency_button.click(efficiency, [run, data, fractions, draws, steps], [efficiency_plot, efficiency_table],
                             api_name="label_efficiency")
     neighbours_button.click(find_neighbours, [run, data, query_index, query_upload], neighbours,

@@ -1,4 +1,5 @@
-"""Probes with labels: k-NN report, linear probe, fine-tuning, the label-efficiency table, transfer, export."""
+"""Inspecting a run: k-NN report, linear probe, fine-tuning, the label-efficiency table, transfer, UMAP maps,
+export."""
 
 import json
 import math
@@ -14,8 +15,10 @@ from small_data import shapes_folder
 
 from workbench.checkpoints import load_task
 from workbench.data import load_dataset
+from workbench.evaluation import MapSettings, map_run
 from workbench.export import FORMATS, export_run
 from workbench.models import create_encoder
+from workbench.plots import umap_figure
 from workbench.probes import FineTuning, knn_report, label_efficiency, linear_probe
 from workbench.report import label_efficiency_rows, probe_markdown
 from workbench.training import TrainConfig, TrainingRun
@@ -140,6 +143,28 @@ def test_every_export_format_writes_files_other_tools_read(digits_run, tmp_path)
         assert torch.allclose(encoded, task.encoder(x), atol=1e-5)
         assert torch.allclose(features, task.features(x), atol=1e-5)
     assert set(load_file(snippet.parent / "encoder.safetensors")) == set(task.encoder.state_dict())
+
+
+def test_maps_in_every_representation_colouring_and_dimension(digits_run):
+    full = map_run(digits_run, settings=MapSettings(sample=10**6))
+    assert full["coords"].shape == (full["total"], 2) and full["shown"] == full["total"]
+    assert full["groups"].tolist() == full["labels"].tolist()
+    data = load_dataset("digits")
+    assert data.test_labels[full["indices"]].tolist() == full["labels"].tolist()
+
+    knn = map_run(digits_run, settings=MapSettings(representation="raw_pixels", colour="knn", dimensions=3,
+                                                   sample=200, metric="euclidean"))
+    assert knn["coords"].shape == (knn["shown"], 3) and 190 <= knn["shown"] <= 210 < knn["total"]
+    assert knn["group_names"] == ["k-NN right", "k-NN wrong"]
+    assert 0.5 < (knn["groups"] == 0).mean() < 1.0  # raw pixels read most digits right, not all
+
+    clusters = map_run(digits_run, settings=MapSettings(representation="random_init", colour="cluster"))
+    assert len(set(clusters["groups"].tolist())) == len(clusters["group_names"]) == 10
+    figure = umap_figure(knn, "raw")
+    assert figure.data[0].type == "scatter3d" and "showing" in figure.layout.title.text
+    assert figure.data[0].customdata is not None  # each point carries its image number
+    with pytest.raises(ValueError, match="2 or 3 dimensions"):
+        map_run(digits_run, settings=MapSettings(dimensions=4))
 
 
 def test_export_refuses_an_unknown_format(digits_run, tmp_path):
