@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from workbench.data import DataError, load_dataset
+from workbench.data import DataError, load_dataset, resolve_data_path
 from workbench.data.shapes import SHAPE_NAMES, generate_shapes
 from workbench.evaluation import knn_accuracy, raw_pixel_features
 
@@ -62,9 +62,23 @@ def test_folder_of_class_subfolders_loads_and_skips_broken_files(tmp_path):
     assert set(data.test_labels.tolist()) == {0, 1}  # every class is held out for testing
 
 
+def _one_image_per_class(root, classes):
+    """More classes than images can be split: nothing is left to test on."""
+    for name in classes:
+        (root / name).mkdir()
+        Image.new("RGB", (8, 8)).save(root / name / "only.png")
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SSL_WORKBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.mark.parametrize("make, message", [
-    (lambda root: None, "no sub-folders"),
+    (lambda root: None, "holds no images: put images in it"),
     (lambda root: (root / "empty").mkdir(), "fewer than two readable images"),
+    (lambda root: _one_image_per_class(root, "abc"),
+     "no image .* could be held out for testing: every class has a single image"),
 ])
 def test_unusable_folders_get_a_clear_message(tmp_path, make, message):
     make(tmp_path)
@@ -73,8 +87,60 @@ def test_unusable_folders_get_a_clear_message(tmp_path, make, message):
 
 
 def test_unknown_name_lists_the_choices():
-    with pytest.raises(DataError, match="shapes or digits"):
+    with pytest.raises(DataError, match="use shapes, digits, fashion_mnist, NAME:ROOT .*cifar10"):
         load_dataset("imagenet-please")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"image_size": 0}, "image size must be between 8 and 512 pixels, got 0"),
+    ({"image_size": 100_000}, "between 8 and 512 pixels, got 100000"),
+    ({"test_fraction": 0.0}, "test fraction must be between 0 and 1 .*got 0.0"),
+    ({"test_fraction": 1.5}, "got 1.5"),
+])
+def test_absurd_settings_are_refused_naming_the_value_and_the_range(options, message):
+    with pytest.raises(DataError, match=message):
+        load_dataset("shapes", **options)
+
+
+def test_resolution_grey_and_test_fraction_are_options(tmp_path):
+    _write_folder(tmp_path, per_class=10)
+    data = load_dataset(str(tmp_path), image_size=48, grayscale=True, test_fraction=0.5)
+    assert data.train_images.shape[1:] == (3, 48, 48)
+    assert (len(data.train_images), len(data.test_images)) == (10, 10)
+    assert torch.equal(data.train_images[:, 0], data.train_images[:, 2])  # grey: three equal channels
+    colour = load_dataset(str(tmp_path), image_size=48)
+    assert not torch.equal(colour.train_images[:, 0], colour.train_images[:, 2])
+    assert "50% of every class held out" in _note_for(data, "held out")
+    digits = load_dataset("digits", test_fraction=0.5)
+    assert len(digits.test_images) == 360 and "its own train/test split" in _note_for(digits, "test fraction")
+
+
+def test_a_flat_folder_is_unlabelled_and_says_what_works(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / f"{i}.jpg")
+    data = load_dataset(str(tmp_path))
+    assert not data.labelled and data.class_names == ["unlabelled"]
+    assert (len(data.train_images), len(data.test_images)) == (8, 2)
+    assert data.train_labels.eq(0).all() and data.test_labels.eq(0).all()
+    assert "probes need labels" in _note_for(data, "flat folder") and "probes need labels" in data.describe()
+
+
+def test_a_single_class_is_read_as_unlabelled_with_a_note(tmp_path):
+    _write_folder(tmp_path)
+    for file in (tmp_path / "dogs").iterdir():
+        file.unlink()
+    (tmp_path / "dogs").rmdir()
+    data = load_dataset(str(tmp_path))
+    assert not data.labelled
+    assert "k-NN and probes need at least two classes" in _note_for(data, "one class only (cats)")
+
+
+def test_a_data_path_is_stored_absolute(tmp_path, monkeypatch):
+    _write_folder(tmp_path / "photos")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_data_path("photos") == str(tmp_path / "photos")
+    assert resolve_data_path(" Shapes ") == "shapes"
 
 
 def _note_for(data, name):

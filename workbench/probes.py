@@ -140,12 +140,12 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
 
 
 @lru_cache(maxsize=8)
-def _raw_pixel_probes(data: str) -> tuple[dict, float]:
+def _raw_pixel_probes(data: str, image_size: int, grayscale: bool, test_fraction: float) -> tuple[dict, float]:
     """k-NN report and linear-probe top-1 of raw pixels on a data set: the same for every run, so computed
-    once per data set (cached as `load_dataset` caches the images, by name or folder path)."""
+    once per data set (cached as `load_dataset` caches the images, by name or folder path and options)."""
     from .data import load_dataset
 
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, image_size, grayscale, test_fraction)
     train_f, test_f = raw_pixel_features(dataset.train_images), raw_pixel_features(dataset.test_images)
     return (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names),
             linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
@@ -157,11 +157,14 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
     accuracy and confusion matrix for the trained encoder), linear-probe top-1, and — given `fractions` — the
     label-efficiency table. `data`: another data set than the run's own (transfer); default the run's."""
     from .checkpoints import load_task
-    from .data import load_dataset, resolve_data_path
+    from .data import DataError, load_run_data, resolve_data_path, run_data_options
 
     trained, config = load_task(run_dir, device)
     random_init = load_task(run_dir, device, trained=False)[0]  # the same task where training began
-    dataset = load_dataset(data or config["data"])
+    dataset = load_run_data(config, data)
+    if not dataset.labelled:
+        raise DataError(f"{dataset.name} has no labels: probes need labels — probe on a folder with one "
+                        "sub-folder per class (--data), or on a built-in set")
     features = {"trained": (embed(trained, dataset.train_images, device), embed(trained, dataset.test_images, device)),
                 "random_init": (embed(random_init, dataset.train_images, device),
                                 embed(random_init, dataset.test_images, device))}
@@ -177,7 +180,7 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
         result[f"{prefix}linear_top1"] = linear_probe(train_f, y_train, test_f, y_test)["accuracy"]
         if name == "trained":
             result["knn"] = knn  # with per-class accuracy and the confusion matrix
-    raw_knn, result["raw_pixels_linear_top1"] = _raw_pixel_probes(result["data"])
+    raw_knn, result["raw_pixels_linear_top1"] = _raw_pixel_probes(result["data"], **run_data_options(config))
     result["raw_pixels_knn_top1"] = raw_knn["accuracy"]
     result["feature_spread"] = feature_spread(features["trained"][1])
     if fractions:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoints import RunFolder, TrainingState
-from .data import VIEW_PRESETS, load_dataset, resolve_data_path
+from .data import TEST_FRACTION, VIEW_PRESETS, check_options, load_dataset, resolve_data_path
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 from .models import ENCODERS, create_encoder, default_encoder
 from .tasks import PretextTask, Progress, create_task, make_params, task_class
@@ -32,7 +32,7 @@ EVAL_BANK, EVAL_QUERIES = 2000, 1000  # images used by the online k-NN after eac
 
 @dataclass
 class TrainConfig:
-    data: str = "shapes"            # "shapes", "digits" or a folder of class sub-folders
+    data: str = "shapes"            # a built-in name, "cifar10:ROOT" and the like, or a folder (see workbench.data)
     task: str = "rotation"
     task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params
     encoder: str = "auto"           # "auto": the task's own, else small_cnn on a CPU and resnet18 on a GPU
@@ -45,6 +45,9 @@ class TrainConfig:
     device: str = "auto"            # "auto", "cpu" or "cuda"
     seed: int = 0
     max_minutes: float | None = None  # a time budget: the run ends there with a checkpoint; the schedule fits it
+    image_size: int = 32            # the resolution the images are read at, in pixels
+    grayscale: bool = False         # every image in grey
+    test_fraction: float = TEST_FRACTION  # held out for the k-NN where the data has no test split of its own
 
     def resolved(self) -> "TrainConfig":
         """Every value filled in: the task's preset for the device where the user set none; params typed."""
@@ -83,6 +86,7 @@ class TrainConfig:
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max minutes must be more than 0 (or unset: no time limit), got {self.max_minutes}")
         resolve_device(self.device)
+        check_options(self.image_size, self.test_fraction)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -166,8 +170,9 @@ class TrainingRun:
         self.out_dir = Path(out_dir)
         self.folder = RunFolder(self.out_dir)
         self.device = resolve_device(config.device)
-        self.dataset = load_dataset(config.data)  # raises DataError with a clear message before anything starts
-        images = len(self.dataset.train_images)
+        # raises DataError with a clear message before anything starts
+        self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
+        images = len(self.dataset.pretrain_images)
         if config.batch_size > images:
             raise ValueError(f"batch size must be between 2 and {images} (the training images of "
                              f"{self.dataset.name}), got {config.batch_size}")
@@ -272,7 +277,7 @@ class TrainingRun:
         else:
             optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
-        images = self.dataset.train_images.to(device)  # uint8, the whole set: batches are cut on the device
+        images = self.dataset.pretrain_images.to(device)  # uint8, the whole set: batches are cut on the device
         batch_size, steps_per_epoch, total = cfg.batch_size, self.steps_per_epoch, self._status.total_steps
         self.folder.write_config({**cfg.to_json(), "encoder_resolved": self.encoder_name})
         with self._lock:
@@ -383,9 +388,11 @@ class TrainingRun:
     def _evaluate(self, task, epoch, step):
         """Online k-NN accuracy and the collapse monitor on a fixed subset of the data."""
         began, data = time.perf_counter(), self.dataset
-        bank = embed(task, data.train_images[self._bank], self.device)
         queries = embed(task, data.test_images[self._queries], self.device)
-        accuracy = knn_accuracy(bank, data.train_labels[self._bank], queries, data.test_labels[self._queries])
+        accuracy = float("nan")  # not measured without labels; NaN keeps every reader's number formatting working
+        if data.labelled:
+            bank = embed(task, data.train_images[self._bank], self.device)
+            accuracy = knn_accuracy(bank, data.train_labels[self._bank], queries, data.test_labels[self._queries])
         watched = queries  # what the loss compares, where a task's differs from its features (see embedding)
         if type(task).embedding is not PretextTask.embedding:
             watched = embed(task, data.test_images[self._queries], self.device, output="embedding")
@@ -437,11 +444,21 @@ class JobManager:
 
     def start(self, config: TrainConfig) -> TrainingRun:
         with self._lock:
-            if self.current is not None and self.current.status().active:
-                raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
+            self._refuse_if_busy()
             base = self.runs_root / f"{time.strftime('%Y%m%d-%H%M%S')}-{config.task}"
             out_dir, n = base, 2
             while out_dir.exists():
                 out_dir, n = base.with_name(f"{base.name}-{n}"), n + 1
             self.current = TrainingRun(config, out_dir).start()
             return self.current
+
+    def resume(self, run_dir: str | Path, epochs: int | None = None, max_minutes: float | None = None) -> TrainingRun:
+        """Go on with a saved run in the background (see `TrainingRun.resume_from`)."""
+        with self._lock:
+            self._refuse_if_busy()
+            self.current = TrainingRun.resume_from(run_dir, epochs, max_minutes).start()
+            return self.current
+
+    def _refuse_if_busy(self):
+        if self.current is not None and self.current.status().active:
+            raise RuntimeError("a training run is already going: stop it first, or wait until it ends")

@@ -1,0 +1,105 @@
+"""What a folder holds, as the loader reads it: for `python -m workbench data check` and the page.
+
+    report = check_folder("photos/")   # images per class, the split, sizes, modes, every file skipped and why
+    print(check_markdown(report))
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from . import TEST_FRACTION, UNLABELLED_NOTE, load_dataset, read_folder
+from .errors import DataError, shown
+
+MODES = {  # how each stored mode is read, in words
+    "RGB": "colour", "L": "grey", "1": "black and white", "P": "palette colours, converted to RGB",
+    "RGBA": "colour with transparency, shown over white", "LA": "grey with transparency, shown over white",
+    "PA": "palette with transparency, shown over white", "CMYK": "print colours (CMYK), converted to RGB",
+    "YCbCr": "YCbCr, converted to RGB", "I;16": "16-bit grey, scaled to 8 bits", "I;16B": "16-bit grey, scaled to 8 bits",
+    "I;16L": "16-bit grey, scaled to 8 bits", "I": "32-bit grey, scaled to 8 bits", "F": "floating-point grey",
+}
+
+
+def check_folder(path, image_size: int = 32, test_fraction: float = TEST_FRACTION) -> dict:
+    """{"path", "usable", "problem" (why it cannot be used, or None), "labelled", "split", "classes"
+    ([{"name", "train", "test"}]), "images", "sizes", "modes", "skipped" ([{"file", "reason"}]), "notes"}.
+    Decoding goes through the loader's caches, so loading the folder afterwards is immediate."""
+    root = Path(path).expanduser()
+    report = {"path": shown(root.resolve()), "usable": False, "problem": None, "labelled": None, "split": None,
+              "classes": [], "images": 0, "sizes": {}, "modes": {}, "skipped": [], "notes": []}
+    try:
+        train, test, (train_dir, test_dir) = read_folder(root.resolve(), image_size)
+    except DataError as error:
+        report["problem"] = str(error)
+        return report
+    parts = [(train, train_dir)] + ([(test, test_dir)] if test is not None else [])
+    prefix = (lambda folder: f"{shown(folder.name)}/") if test is not None else (lambda folder: "")
+    report["skipped"] = [{"file": prefix(folder) + file, "reason": reason}
+                         for part, folder in parts for file, reason in part.skipped]
+    formats = [f for part, _ in parts for f in part.formats]
+    report["images"] = len(formats)
+    report["modes"] = dict(Counter(mode for _, _, mode in formats).most_common())
+    if formats:
+        by_area = sorted(formats, key=lambda f: f[0] * f[1])
+        common = Counter(f"{w}×{h}" for w, h, _ in formats).most_common(5)
+        report["sizes"] = {"smallest": f"{by_area[0][0]}×{by_area[0][1]}",
+                           "largest": f"{by_area[-1][0]}×{by_area[-1][1]}", "most_common": common}
+    report["split"] = (f"{shown(train_dir.name)}/ for training, {shown(test_dir.name)}/ held out" if test is not None
+                       else f"{test_fraction:.0%} of every class held out (seed 0)")
+    try:
+        dataset = load_dataset(str(root), image_size, test_fraction=test_fraction)
+    except DataError as error:
+        report["problem"] = str(error)
+        report["labelled"] = train.labelled
+        report["classes"] = [{"name": shown(name), "train": int((train.labels == c).sum()), "test": None}
+                             for c, name in enumerate(train.class_names)]
+        report["notes"] = _general([note for part, _ in parts for note in part.notes], parts)
+        return report
+    report["usable"], report["labelled"] = True, dataset.labelled
+    train_counts = torch.bincount(dataset.train_labels, minlength=len(dataset.class_names)).tolist()
+    test_counts = torch.bincount(dataset.test_labels, minlength=len(dataset.class_names)).tolist()
+    report["classes"] = [{"name": name, "train": n_train, "test": n_test}
+                         for name, n_train, n_test in zip(dataset.class_names, train_counts, test_counts)]
+    report["notes"] = _general(dataset.notes, parts)
+    return report
+
+
+def _general(notes: list[str], parts) -> list[str]:
+    """The notes that are not about one skipped file (those are listed with their reasons)."""
+    per_file = {f"skipped {file}: {reason}" for part, _ in parts for file, reason in part.skipped}
+    return [note for note in notes if note not in per_file]
+
+
+def check_markdown(report: dict) -> str:
+    """The report as Markdown, for the page and the command line."""
+    lines = [f"**{report['path']}**"]
+    if report["problem"]:
+        lines.append(f"\n**Cannot be used:** {report['problem']}")
+    if report["classes"]:
+        kind = "labelled" if report["labelled"] else UNLABELLED_NOTE
+        lines.append(f"\n{report['images']:,} readable images, {kind}; split: {report['split']}.\n")
+        lines += ["| class | training | held out |", "|---|---:|---:|"]
+        lines += [f"| {_cell(c['name'])} | {c['train']:,} | {'-' if c['test'] is None else format(c['test'], ',')} |"
+                  for c in report["classes"]]
+    if report["sizes"]:
+        sizes = report["sizes"]
+        common = ", ".join(f"{size} ({count:,})" for size, count in sizes["most_common"])
+        lines.append(f"\nSizes: {sizes['smallest']} to {sizes['largest']}; most common: {common}.")
+        lines.append("Modes: " + ", ".join(f"{mode} {count:,} ({MODES.get(mode, 'converted to RGB')})"
+                                           for mode, count in report["modes"].items()) + ".")
+    if report["skipped"]:
+        lines.append(f"\nSkipped {len(report['skipped']):,} file(s):")
+        lines += [f"- `{_code(skip['file'])}`: {skip['reason']}" for skip in report["skipped"]]
+    if report["notes"]:
+        lines.append("\nNotes:")
+        lines += [f"- {note}" for note in report["notes"]]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "'")
