@@ -119,8 +119,10 @@ def test_a_flat_folder_is_unlabelled_and_says_what_works(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(10):
         Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / f"{i}.jpg")
+    (tmp_path / "thumbnails").mkdir()  # an empty sub-folder does not make it a labelled folder
     data = load_dataset(str(tmp_path))
     assert not data.labelled and data.class_names == ["unlabelled"]
+    assert "thumbnails" in _note_for(data, "sub-folder(s) without images")
     assert (len(data.train_images), len(data.test_images)) == (8, 2)
     assert data.train_labels.eq(0).all() and data.test_labels.eq(0).all()
     assert "probes need labels" in _note_for(data, "flat folder") and "probes need labels" in data.describe()

@@ -2,16 +2,19 @@
 
     python -m workbench tasks [--json]
     python -m workbench train --data shapes --task simclr --out runs/first   # the task's preset
+    python -m workbench train --data cifar10:~/data --download --image-size 32 [--grayscale] [--test-fraction 0.2]
     python -m workbench train --resume runs/first [--epochs 20]              # go on from the last checkpoint
+    python -m workbench data check photos/ [--json]                          # what a folder holds, what is skipped
     python -m workbench runs [--json] [--root runs]
     python -m workbench probe runs/first [--data digits] [--fractions 0.01 0.1 1] [--json]
     python -m workbench export runs/first --format projector --out exported/
     python -m workbench preview --task jigsaw --out jigsaw.png [--run runs/first]
-    python -m workbench serve [--host 127.0.0.1] [--port 7860]
+    python -m workbench serve [--host 127.0.0.1] [--port 7860] [--data-root FOLDER …] [--auth USER:PASSWORD]
 """
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, fields
@@ -20,7 +23,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .checkpoints import list_runs
-from .data import DataError
+from .data import DataError, load_dataset
+from .data.check import check_folder, check_markdown
+from .data.roots import default_roots
 from .export import FORMATS, export_run
 from .probes import FRACTIONS, FineTuning, probe_run
 from .report import probe_markdown
@@ -78,10 +83,14 @@ def cmd_train(args):
         if args.resume:
             run = TrainingRun.resume_from(args.resume, epochs=args.epochs, max_minutes=args.max_minutes)
         else:
+            if args.download:
+                load_dataset(args.data, args.image_size, download=True)
             config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
                                  encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
                                  learning_rate=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer,
-                                 device=args.device, seed=args.seed, max_minutes=args.max_minutes)
+                                 device=args.device, seed=args.seed, max_minutes=args.max_minutes,
+                                 image_size=args.image_size, grayscale=args.grayscale,
+                                 test_fraction=args.test_fraction)
             run = TrainingRun(config, args.out or new_run_folder(config.task))
     except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
@@ -102,7 +111,10 @@ def cmd_train(args):
                             refresh=False)
             bar.refresh()
         elif event == "eval" and status.evals:
-            bar.write(f"epoch {status.evals[-1]['epoch']:>3}: k-NN top-1 {status.evals[-1]['knn_top1']:.3f}")
+            latest = status.evals[-1]
+            measured = (f"k-NN top-1 {latest['knn_top1']:.3f}" if not math.isnan(latest["knn_top1"])
+                        else f"feature spread {latest['feature_spread']:.2f} (no labels: no k-NN)")
+            bar.write(f"epoch {latest['epoch']:>3}: {measured}")
 
     run.listeners.append(show)
     try:
@@ -128,7 +140,7 @@ def cmd_runs(args):
     if not runs:
         print(f"no run folders in {args.root}", file=sys.stderr)
     for run in runs:
-        knn = "-" if run["knn_top1"] is None else f"{run['knn_top1']:.3f}"
+        knn = "-" if run["knn_top1"] is None or math.isnan(run["knn_top1"]) else f"{run['knn_top1']:.3f}"
         print(f"{Path(run['run']).name:<28} {run['task']:<18} {Path(run['data']).name:<10} "
               f"{run['epoch']:>4}/{run['epochs']:<4} {run['seconds']:>7.0f} s  k-NN {knn:<5}  {run['started']}  "
               f"{run['state']}")
@@ -178,17 +190,54 @@ def cmd_preview(args):
     return 0
 
 
+def cmd_data_check(args):
+    try:
+        report = check_folder(args.path, args.image_size)
+    except DataError as error:
+        return _fail(str(error))
+    print(json.dumps(report, indent=1) if args.json else check_markdown(report))
+    return 0 if report["usable"] else 1
+
+
 def cmd_serve(args):
     from .ui.app import serve  # Gradio is imported only by the command that serves the page
 
-    serve(host=args.host, port=args.port, runs_root=args.runs)
+    serve(**serve_options(args))
     return 0
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def serve_options(args) -> dict:
+    """serve()'s keyword arguments from add_serve_arguments' options; warns on stderr when the page will be
+    reachable from the network."""
+    if args.host not in LOCAL_HOSTS:
+        print(f"warning: the page listens on {args.host}: it is reachable from the network, and whoever reaches "
+              "this machine can open it and train on it" + (" once they give the --auth password" if args.auth
+                                                              else "; protect it with --auth USER:PASSWORD"),
+              file=sys.stderr)
+    roots = [Path(root).expanduser().resolve() for root in args.data_root] if args.data_root else default_roots()
+    return {"host": args.host, "port": args.port, "runs_root": args.runs, "data_roots": roots, "auth": args.auth}
+
+
+def _user_and_password(text: str) -> tuple[str, str]:
+    user, sep, password = text.partition(":")
+    if not (sep and user and password):
+        raise argparse.ArgumentTypeError(f"--auth takes USER:PASSWORD, got {text!r}")
+    return user, password
+
+
 def add_serve_arguments(parser):
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only; "
+                                                            "0.0.0.0: every network the machine is on)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--runs", default="runs", help="folder for run folders (default: ./runs)")
+    parser.add_argument("--data-root", action="append", metavar="FOLDER",
+                        help="a folder whose images the page may read (repeat for more; default: the working "
+                             "folder and the home folder)")
+    parser.add_argument("--auth", type=_user_and_password, metavar="USER:PASSWORD",
+                        help="ask for this user name and password before showing the page")
 
 
 def build_parser():
@@ -202,7 +251,17 @@ def build_parser():
     default = TrainConfig()
     train = sub.add_parser("train", help="pretrain an encoder with a pretext task")
     train.add_argument("--data", default=default.data,
-                       help="shapes, digits, or a folder with one sub-folder per class")
+                       help="shapes, digits, fashion_mnist (with Debian's dataset-fashion-mnist), NAME:ROOT for a "
+                            "torchvision set under ROOT (cifar10, cifar100, stl10, mnist, fashion_mnist, svhn), or "
+                            "a folder: one sub-folder per class, or flat (unlabelled)")
+    train.add_argument("--download", action="store_true",
+                       help="fetch a NAME:ROOT set into ROOT first if it is not there (needs a network)")
+    train.add_argument("--image-size", type=int, default=default.image_size,
+                       help=f"resolution the images are read at, in pixels (default: {default.image_size})")
+    train.add_argument("--grayscale", action="store_true", help="read every image in grey")
+    train.add_argument("--test-fraction", type=float, default=default.test_fraction,
+                       help="held out of every class for the k-NN and probes where the data has no test split "
+                            f"(default: {default.test_fraction})")
     train.add_argument("--task", default=default.task, help="a name from `tasks`")
     train.add_argument("--out", help="run folder to write weights, config and metrics into (default: a new "
                                      "folder runs/TASK-DATE-TIME)")
@@ -260,6 +319,16 @@ def build_parser():
     preview.add_argument("--seed", type=int, default=0)
     preview.add_argument("--param", action="append", metavar="NAME=VALUE", help="a task parameter")
     preview.set_defaults(func=cmd_preview)
+
+    data = sub.add_parser("data", help="look at data before training on it")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    check = data_sub.add_parser("check", help="what a folder holds: images per class, the split, sizes, modes, "
+                                              "and every file skipped with the reason")
+    check.add_argument("path")
+    check.add_argument("--image-size", type=int, default=default.image_size,
+                       help="resolution to decode at (a later load at this size reads the cache)")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=cmd_data_check)
 
     serve = sub.add_parser("serve", help="start the page")
     add_serve_arguments(serve)

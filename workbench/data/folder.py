@@ -137,25 +137,31 @@ def list_folder(root: Path, class_names: list[str] | None = None) -> Listing:
     class_dirs = [d for d in class_dirs if _inside(d, real_root)]
     if class_names is not None:
         class_dirs = [d for d in class_dirs if d.name in class_names]
+        if not class_dirs:
+            raise DataError(f"{shown(root)} has none of the class sub-folders {', '.join(map(shown, class_names))}")
     top_images = sorted(f for f in entries if _is_image_name(f) and not f.is_dir())
-    if not class_dirs and class_names is None:
-        if not top_images:
-            raise DataError(f"{shown(root)} holds no images: put images in it (unlabelled), or one sub-folder of "
-                            "images per class (labelled)")
+    below = {d: sorted(f for f in d.rglob("*") if _is_image_name(f)
+                       and all(_visible(part) for part in f.relative_to(d).parents if part.name))
+             for d in class_dirs}
+    if class_names is None and top_images and not any(below.values()):
+        # Images at the top and none below: a flat folder, whatever empty sub-folders it has.
+        if class_dirs:
+            notes.append(f"ignored {len(class_dirs)} sub-folder(s) without images ({_some(class_dirs)})")
         files = _inside_only(root, top_images, real_root, notes)
         return Listing(root, [(0, f) for f in files], [UNLABELLED], False, notes)
     if not class_dirs:
-        raise DataError(f"{shown(root)} has none of the class sub-folders {', '.join(map(shown, class_names))}")
+        raise DataError(f"{shown(root)} holds no images: put images in it (unlabelled), or one sub-folder of "
+                        "images per class (labelled)")
     if top_images:
-        names = ", ".join(shown(f.name) for f in top_images[:3]) + (", …" if len(top_images) > 3 else "")
-        notes.append(f"ignored {len(top_images)} image(s) at the top of the folder ({names}): in a labelled "
-                     "folder, images belong in a sub-folder named after their class")
-    files = []
-    for c, class_dir in enumerate(class_dirs):
-        found = sorted(f for f in class_dir.rglob("*") if _is_image_name(f)
-                       and all(_visible(part) for part in f.relative_to(class_dir).parents if part.name))
-        files += [(c, f) for f in _inside_only(root, found, real_root, notes)]
+        notes.append(f"ignored {len(top_images)} image(s) at the top of the folder ({_some(top_images)}): in a "
+                     "labelled folder, images belong in a sub-folder named after their class")
+    files = [(c, f) for c, d in enumerate(class_dirs) for f in _inside_only(root, below[d], real_root, notes)]
     return Listing(root, files, [d.name for d in class_dirs], True, notes)
+
+
+def _some(paths: list[Path]) -> str:
+    """The first few names, for a note."""
+    return ", ".join(shown(p.name) for p in paths[:3]) + (", …" if len(paths) > 3 else "")
 
 
 def _inside_only(root: Path, files: list[Path], real_root: Path, notes: list[str]) -> list[Path]:

@@ -11,7 +11,7 @@ def resize_images(images, size: int) -> torch.Tensor:
     grey images get three equal channels, smoothed when shrunk so that thin strokes do not alias."""
     out = torch.empty((len(images), 3, size, size), dtype=torch.uint8)
     for start in range(0, len(images), CHUNK):
-        chunk = torch.as_tensor(np.ascontiguousarray(images[start:start + CHUNK])).float()
+        chunk = torch.from_numpy(np.array(images[start:start + CHUNK])).float()  # a copy: the source may be read-only
         if chunk.shape[-2:] != (size, size):
             chunk = torch.nn.functional.interpolate(chunk, size=(size, size), mode="bilinear", align_corners=False,
                                                     antialias=chunk.shape[-1] > size)
