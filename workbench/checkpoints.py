@@ -6,7 +6,8 @@
     metrics.json                    where the run stands (state, epoch, seconds) and its loss and k-NN history
     model.safetensors               the last checkpoint: the whole task, plus under "training/" what a resume
                                     needs (optimiser state, random generators, the epoch's image order)
-    history/epoch-NNNN.safetensors  the task's weights at the end of the last few epochs
+    history/epoch-NNNN.safetensors  the task's weights at the end of epochs 1, 2, 4, 8, … and of the last five
+                                    (the embedding-evolution view: early epochs change the most)
 """
 
 import json
@@ -23,7 +24,7 @@ from .models import create_encoder
 from .tasks import create_task
 
 TRAINING = "training/"  # prefix of the resume tensors in a checkpoint; a module name never holds a "/"
-HISTORY_EPOCHS = 5      # per-epoch checkpoints kept in history/
+HISTORY_EPOCHS = 5      # the last epochs' checkpoints kept in history/, besides those of epochs 1, 2, 4, 8, …
 
 
 def replace_atomically(path: Path, write) -> None:
@@ -88,7 +89,8 @@ class RunFolder:
 
     def save_checkpoint(self, task: torch.nn.Module, state: TrainingState, epoch_end: bool = False) -> None:
         """The task and the training state in one file (so they always match); at an epoch's end the weights
-        also go to history/ (first), of which the last `HISTORY_EPOCHS` are kept."""
+        also go to history/ (first), of which those of the last `HISTORY_EPOCHS` epochs and of epochs 1, 2, 4,
+        8, … are kept."""
         metadata = {"step": str(state.step), "epoch": str(state.epoch), "batch": str(state.batch)}
         if epoch_end:
             self.history_dir.mkdir(exist_ok=True)
@@ -98,7 +100,9 @@ class RunFolder:
                      for index, values in state.optimizer.items() for name, value in values.items()}}
         save_tensors({**task.state_dict(), **{TRAINING + name: t for name, t in resume.items()}},
                      self.checkpoint_file, metadata)
-        old = sorted(self.history_dir.glob("epoch-*.safetensors"))[:-HISTORY_EPOCHS]
+        kept = self.history()
+        old = [self.history_dir / f"epoch-{epoch:04d}.safetensors" for epoch in kept[:-HISTORY_EPOCHS]
+               if epoch & (epoch - 1)]  # not a power of two
         for path in old + list(self.history_dir.glob(".*.tmp")):  # and what a killed run was writing
             path.unlink()
 

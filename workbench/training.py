@@ -444,11 +444,21 @@ class JobManager:
 
     def start(self, config: TrainConfig) -> TrainingRun:
         with self._lock:
-            if self.current is not None and self.current.status().active:
-                raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
+            self._refuse_if_busy()
             base = self.runs_root / f"{time.strftime('%Y%m%d-%H%M%S')}-{config.task}"
             out_dir, n = base, 2
             while out_dir.exists():
                 out_dir, n = base.with_name(f"{base.name}-{n}"), n + 1
             self.current = TrainingRun(config, out_dir).start()
             return self.current
+
+    def resume(self, run_dir: str | Path, epochs: int | None = None, max_minutes: float | None = None) -> TrainingRun:
+        """Go on with a saved run in the background (see `TrainingRun.resume_from`)."""
+        with self._lock:
+            self._refuse_if_busy()
+            self.current = TrainingRun.resume_from(run_dir, epochs, max_minutes).start()
+            return self.current
+
+    def _refuse_if_busy(self):
+        if self.current is not None and self.current.status().active:
+            raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
