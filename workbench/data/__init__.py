@@ -256,40 +256,39 @@ def read_folder(path: Path, image_size: int) -> tuple[FolderImages, FolderImages
 
 def _folder(path: Path, image_size: int, grayscale: bool, test_fraction: float) -> ImageDataset:
     train, test, (train_dir, test_dir) = read_folder(path, image_size)
-    notes = list(train.notes)
     if len(train.images) < 2:
         raise DataError(f"{shown(path)} holds fewer than two readable images ({len(train.skipped)} files skipped"
                         f"{': ' + train.skipped[0][1] if train.skipped else ''})")
-    images, labels, labelled = train.images, train.labels, train.labelled
-    if labelled and len(train.class_names) == 1:
-        notes.append(f"one class only ({shown(train.class_names[0])}): read as {UNLABELLED_NOTE} — k-NN and probes "
-                     "need at least two classes, each in a sub-folder of its own")
-        labelled = False
-    class_names = [shown(name) for name in train.class_names] if labelled else [UNLABELLED]
-    if not train.labelled:
-        notes.insert(0, f"a flat folder (no class sub-folders): {UNLABELLED_NOTE} — put each class in a "
-                        "sub-folder of its own for labels")
     if test is not None:
+        if len(test.images) == 0:
+            raise DataError(f"{shown(test_dir)} holds no readable images to test on")
         notes = [f"split folders: {shown(train_dir.name)}/ for training, {shown(test_dir.name)}/ held out for the "
-                 "k-NN and probes"] + notes + test.notes
+                 "k-NN and probes"]
+        images, labels = train.images, train.labels
         test_images = test.images
         test_labels = torch.tensor([train.class_names.index(test.class_names[y]) for y in test.labels.tolist()],
-                                   dtype=torch.int64) if labelled else torch.zeros(len(test.images), dtype=torch.int64)
-        test_mask = None
+                                   dtype=torch.int64)  # the test split's classes as the training split numbers them
     else:
-        test_mask = _hold_out(labels, len(train.class_names), test_fraction)
-        if not test_mask.any():
+        held_out = _hold_out(train.labels, len(train.class_names), test_fraction)
+        if not held_out.any():
             raise DataError(f"no image of {shown(path)} could be held out for testing: every class has a single "
-                            f"image ({len(train.class_names)} classes, {len(labels)} images) — add images, or a "
-                            "test/ folder")
-        notes.insert(0, f"no train/ and test/ folders: {test_fraction:.0%} of every class held out (seed 0) for "
-                        "the k-NN and probes")
-        test_images, test_labels = images[test_mask], labels[test_mask]
-        images, labels = images[~test_mask], labels[~test_mask]
+                            f"image ({len(train.class_names)} classes, {len(train.labels)} images) — add images, or "
+                            "a test/ folder")
+        notes = [f"no train/ and test/ folders: {test_fraction:.0%} of every class held out (seed 0) for the k-NN "
+                 "and probes"]
+        images, labels = train.images[~held_out], train.labels[~held_out]
+        test_images, test_labels = train.images[held_out], train.labels[held_out]
+    labelled = train.labelled and len(train.class_names) > 1
+    if not train.labelled:
+        notes.append(f"a flat folder (no class sub-folders): {UNLABELLED_NOTE} — put each class in a sub-folder of "
+                     "its own for labels")
+    elif not labelled:
+        notes.append(f"one class only ({shown(train.class_names[0])}): read as {UNLABELLED_NOTE} — k-NN and probes "
+                     "need at least two classes, each in a sub-folder of its own")
+    notes += train.notes + (test.notes if test is not None else [])
+    class_names = [shown(name) for name in train.class_names] if labelled else [UNLABELLED]
     if not labelled:
         labels, test_labels = torch.zeros_like(labels), torch.zeros_like(test_labels)
-    if len(test_images) == 0:
-        raise DataError(f"{shown(test_dir)} holds no readable images to test on")
     dataset = ImageDataset(shown(path.name), images, labels, test_images, test_labels, class_names, notes, labelled)
     return _grey(dataset) if grayscale else dataset
 

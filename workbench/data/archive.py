@@ -31,7 +31,7 @@ def unpack_zip(zip_path, target_dir, max_files: int = MAX_FILES, max_bytes: int 
         target.mkdir(parents=True, exist_ok=True)
         try:
             _extract(archive, entries, target, max_bytes)
-        except (DataError, OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:  # bad CRC, encrypted, …
+        except (DataError, OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:  # CRC, password
             if made:
                 shutil.rmtree(target, ignore_errors=True)
             if isinstance(error, DataError):
@@ -57,9 +57,10 @@ def _check(entries, target: Path, max_files: int, max_bytes: int) -> None:
             raise DataError(f"refused the zip: entry {name!r} would land outside the folder it is unpacked into")
         if stat.S_ISLNK(entry.external_attr >> 16):
             raise DataError(f"refused the zip: entry {name!r} is a symbolic link (links are not unpacked)")
-        if entry.file_size > RATIO_FROM_BYTES and entry.file_size > MAX_RATIO * max(1, entry.compress_size):
-            raise DataError(f"refused the zip: entry {name!r} unpacks {entry.file_size // max(1, entry.compress_size):,}"
-                            f" times larger than it is stored (a zip bomb?)")
+        ratio = entry.file_size / max(1, entry.compress_size)
+        if entry.file_size > RATIO_FROM_BYTES and ratio > MAX_RATIO:
+            raise DataError(f"refused the zip: entry {name!r} unpacks {ratio:,.0f} times larger than it is stored "
+                            "(a zip bomb?)")
 
 
 def _extract(archive: zipfile.ZipFile, entries, target: Path, max_bytes: int) -> None:

@@ -16,8 +16,8 @@ MODES = {  # how each stored mode is read, in words
     "RGB": "colour", "L": "grey", "1": "black and white", "P": "palette colours, converted to RGB",
     "RGBA": "colour with transparency, shown over white", "LA": "grey with transparency, shown over white",
     "PA": "palette with transparency, shown over white", "CMYK": "print colours (CMYK), converted to RGB",
-    "YCbCr": "YCbCr, converted to RGB", "I;16": "16-bit grey, scaled to 8 bits", "I;16B": "16-bit grey, scaled to 8 bits",
-    "I;16L": "16-bit grey, scaled to 8 bits", "I": "32-bit grey, scaled to 8 bits", "F": "floating-point grey",
+    "YCbCr": "YCbCr, converted to RGB", "I": "32-bit grey, scaled to 8 bits", "F": "floating-point grey",
+    **{mode: "16-bit grey, scaled to 8 bits" for mode in ("I;16", "I;16B", "I;16L", "I;16N")},
 }
 
 

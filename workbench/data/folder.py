@@ -94,7 +94,8 @@ def _is_image_name(path: Path) -> bool:
 def _entries(folder: Path) -> list[Path]:
     """What a folder holds, or DataError saying why it cannot be read."""
     if not folder.is_dir():
-        raise DataError(f"{shown(folder)} is not a folder" if folder.exists() else f"there is no folder {shown(folder)}")
+        raise DataError(f"{shown(folder)} is not a folder" if folder.exists() else
+                        f"there is no folder {shown(folder)}")
     try:
         return list(folder.iterdir())
     except OSError as error:
