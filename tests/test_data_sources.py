@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.cli import main
 from workbench.data import DataError, available_builtins, fashion, load_dataset, resolve_data_path
 
 
@@ -157,7 +158,7 @@ def test_a_missing_or_empty_root_says_where_the_files_go(tmp_path):
         load_dataset(f"cifar10:{tmp_path}")
 
 
-def test_a_refused_download_is_one_clear_line(tmp_path, monkeypatch):
+def test_a_refused_download_is_one_clear_line(tmp_path, monkeypatch, capsys):
     import torchvision.datasets.cifar
 
     def offline(*args, **kwargs):
@@ -169,6 +170,9 @@ def test_a_refused_download_is_one_clear_line(tmp_path, monkeypatch):
     message = str(refused.value)
     assert message.startswith("could not download CIFAR-10") and "no network? put cifar-10-batches-py/" in message
     assert str(root) in message and "\n" not in message
+
+    assert main(["train", "--data", f"cifar10:{root}", "--download", "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err.strip().startswith("error: could not download CIFAR-10 ([Errno -3] Temporary")
 
 
 def test_a_torchvision_spec_is_stored_with_an_absolute_root(tmp_path, monkeypatch):

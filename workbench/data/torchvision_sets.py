@@ -6,6 +6,7 @@ a slice at a time; STL-10's 100,000 unlabelled images are read from a memory-map
 """
 
 import http.client
+import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,4 +115,5 @@ def _download(name: str, root: Path) -> None:
 
 
 def _one_line(error: Exception) -> str:
-    return " ".join(shown(error).split())
+    """The error in one line; a refused connection by its reason, without urllib's "<urlopen error …>"."""
+    return " ".join(shown(error.reason if isinstance(error, urllib.error.URLError) else error).split())
