@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from workbench.cli import main
+from workbench.data.check import check_data, check_markdown
 from workbench.data import DataError, available_builtins, fashion, load_dataset, resolve_data_path
 
 
@@ -156,6 +157,16 @@ def test_a_missing_or_empty_root_says_where_the_files_go(tmp_path):
         load_dataset(f"cifar10:{tmp_path / 'nowhere'}")
     with pytest.raises(DataError, match=r"CIFAR-10 is not in .* put cifar-10-batches-py/ .* \(--download\)"):
         load_dataset(f"cifar10:{tmp_path}")
+    report = check_data(f"cifar10:{tmp_path}")
+    assert not report["usable"] and report["problem"].startswith("CIFAR-10 is not in")
+
+
+def test_data_check_reports_a_built_in_or_torchvision_set_by_its_classes(tmp_path, unchecked_files):
+    _write_cifar10(tmp_path)
+    report = check_data(f"cifar10:{tmp_path}")
+    assert report["usable"] and report["images"] == 24 and report["split"] == "its own train/test split"
+    assert report["classes"][0] == {"name": "airplane", "train": 5, "test": 1}
+    assert "1,797 readable images, labelled" in check_markdown(check_data("digits"))
 
 
 def test_a_refused_download_is_one_clear_line(tmp_path, monkeypatch, capsys):

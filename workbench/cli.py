@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .checkpoints import list_runs
 from .data import DataError, load_dataset
-from .data.check import check_folder, check_markdown
+from .data.check import check_data, check_markdown
 from .data.roots import default_roots
 from .export import FORMATS, export_run
 from .probes import FRACTIONS, FineTuning, probe_run
@@ -192,7 +192,7 @@ def cmd_preview(args):
 
 def cmd_data_check(args):
     try:
-        report = check_folder(args.path, args.image_size)
+        report = check_data(args.spec, args.image_size)
     except DataError as error:
         return _fail(str(error))
     print(json.dumps(report, indent=1) if args.json else check_markdown(report))
@@ -323,8 +323,9 @@ def build_parser():
     data = sub.add_parser("data", help="look at data before training on it")
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     check = data_sub.add_parser("check", help="what a folder holds: images per class, the split, sizes, modes, "
-                                              "and every file skipped with the reason")
-    check.add_argument("path")
+                                              "and every file skipped with the reason (any other data set: its "
+                                              "classes and split)")
+    check.add_argument("spec", metavar="PATH", help="a folder, or any --data value")
     check.add_argument("--image-size", type=int, default=default.image_size,
                        help="resolution to decode at (a later load at this size reads the cache)")
     check.add_argument("--json", action="store_true")

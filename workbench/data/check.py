@@ -2,6 +2,7 @@
 
     report = check_folder("photos/")   # images per class, the split, sizes, modes, every file skipped and why
     print(check_markdown(report))
+    check_data("cifar10:~/data")       # any data spec: a folder as above, else its classes and split
 """
 
 from collections import Counter
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import torch
 
-from . import TEST_FRACTION, UNLABELLED_NOTE, load_dataset, read_folder
+from . import BUILTIN, INSTALLABLE, TEST_FRACTION, UNLABELLED_NOTE, load_dataset, read_folder, resolve_data_path
 from .errors import DataError, shown
+from .torchvision_sets import parse_spec
 
 MODES = {  # how each stored mode is read, in words
     "RGB": "colour", "L": "grey", "1": "black and white", "P": "palette colours, converted to RGB",
@@ -19,6 +21,33 @@ MODES = {  # how each stored mode is read, in words
     "YCbCr": "YCbCr, converted to RGB", "I": "32-bit grey, scaled to 8 bits", "F": "floating-point grey",
     **{mode: "16-bit grey, scaled to 8 bits" for mode in ("I;16", "I;16B", "I;16L", "I;16N")},
 }
+
+
+def check_data(spec: str, image_size: int = 32, test_fraction: float = TEST_FRACTION) -> dict:
+    """check_folder's report for any data spec: a built-in or torchvision set has no files to skip, so its
+    report holds its classes, split and notes."""
+    name = str(spec).strip()
+    if name.lower() not in {**BUILTIN, **INSTALLABLE} and not parse_spec(name):
+        return check_folder(name, image_size, test_fraction)
+    report = {"path": name, "usable": False, "problem": None, "labelled": None, "split": "its own train/test split",
+              "classes": [], "images": 0, "sizes": {}, "modes": {}, "skipped": [], "notes": []}
+    try:
+        dataset = load_dataset(name, image_size, test_fraction=test_fraction)
+    except DataError as error:
+        report["problem"] = str(error)
+        return report
+    report["path"] = resolve_data_path(name)
+    report["images"] = len(dataset.pretrain_images) + len(dataset.test_images)
+    return {**report, **_counted(dataset)}
+
+
+def _counted(dataset) -> dict:
+    """The usable data set's part of a report: labels, images per class, notes."""
+    train_counts = torch.bincount(dataset.train_labels, minlength=len(dataset.class_names)).tolist()
+    test_counts = torch.bincount(dataset.test_labels, minlength=len(dataset.class_names)).tolist()
+    return {"usable": True, "labelled": dataset.labelled, "notes": list(dataset.notes),
+            "classes": [{"name": name, "train": n_train, "test": n_test}
+                        for name, n_train, n_test in zip(dataset.class_names, train_counts, test_counts)]}
 
 
 def check_folder(path, image_size: int = 32, test_fraction: float = TEST_FRACTION) -> dict:
@@ -56,13 +85,7 @@ def check_folder(path, image_size: int = 32, test_fraction: float = TEST_FRACTIO
                              for c, name in enumerate(train.class_names)]
         report["notes"] = _general([note for part, _ in parts for note in part.notes], parts)
         return report
-    report["usable"], report["labelled"] = True, dataset.labelled
-    train_counts = torch.bincount(dataset.train_labels, minlength=len(dataset.class_names)).tolist()
-    test_counts = torch.bincount(dataset.test_labels, minlength=len(dataset.class_names)).tolist()
-    report["classes"] = [{"name": name, "train": n_train, "test": n_test}
-                         for name, n_train, n_test in zip(dataset.class_names, train_counts, test_counts)]
-    report["notes"] = _general(dataset.notes, parts)
-    return report
+    return {**report, **_counted(dataset), "notes": _general(dataset.notes, parts)}
 
 
 def _general(notes: list[str], parts) -> list[str]:

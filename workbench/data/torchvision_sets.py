@@ -75,9 +75,9 @@ def load_torchvision_set(name: str, root: Path, size: int, download: bool = Fals
         else:
             train, test = tv.STL10(root, split="train"), tv.STL10(root, split="test")
             names = list(train.classes)
-    except RuntimeError as error:  # torchvision's "Dataset not found or corrupted"
-        raise DataError(f"{source.title} is not in {shown(root)} ({_one_line(error)}): put {source.files} there "
-                        f"(from {source.url}), or ask for a download (--download)") from None
+    except RuntimeError:  # torchvision's "Dataset not found or corrupted. You can use download=True …"
+        raise DataError(f"{source.title} is not in {shown(root)}, or its files are damaged: put {source.files} "
+                        f"there (from {source.url}), or ask for a download (--download)") from None
     unlabelled = None
     if name == "stl10":
         stored = np.memmap(root / "stl10_binary" / "unlabeled_X.bin", dtype=np.uint8, mode="r")
