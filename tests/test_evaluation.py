@@ -2,7 +2,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.evaluation import feature_spread, knn_accuracy, umap_2d
+from workbench import evaluation
+from workbench.evaluation import exact_neighbours, feature_spread, knn_accuracy, umap_2d
 
 
 def clusters(n_per_class=30, classes=3, dim=8, spread=0.05, seed=0):
@@ -41,3 +42,29 @@ def test_umap_keeps_clusters_apart():
     a, b = coords[labels.numpy() == 0], coords[labels.numpy() == 1]
     gap = np.linalg.norm(a.mean(0) - b.mean(0))
     assert gap > 3 * max(a.std(0).max(), b.std(0).max())
+
+
+def test_umap_is_reproducible_for_a_seed_in_3d_and_euclidean():
+    features, _ = clusters(n_per_class=30, classes=3, spread=0.02)
+    first = umap_2d(features.numpy(), n_neighbors=10, metric="euclidean", n_components=3)
+    assert first.shape == (90, 3)
+    assert np.array_equal(first, umap_2d(features.numpy(), n_neighbors=10, metric="euclidean", n_components=3))
+
+
+def test_umap_through_pca_still_keeps_clusters_apart(monkeypatch):
+    monkeypatch.setattr(evaluation, "UMAP_PCA_ABOVE", 50)  # the path of large maps, on a small one
+    features, labels = clusters(n_per_class=40, classes=2, dim=64, spread=0.02)
+    monkeypatch.setattr(evaluation, "UMAP_PCA_DIMS", 8)
+    coords = umap_2d(features.numpy(), n_neighbors=10)
+    a, b = coords[labels.numpy() == 0], coords[labels.numpy() == 1]
+    assert np.linalg.norm(a.mean(0) - b.mean(0)) > 3 * max(a.std(0).max(), b.std(0).max())
+
+
+def test_exact_neighbours_are_the_nearest_with_self_first():
+    x = torch.randn(300, 16, generator=torch.Generator().manual_seed(0))
+    for metric, distance in (("euclidean", torch.cdist(x, x)),
+                             ("cosine", 1 - F.normalize(x, dim=1) @ F.normalize(x, dim=1).T)):
+        indices, distances = exact_neighbours(x, 6, metric, chunk=64)
+        assert (indices[:, 0] == np.arange(300)).all() and (distances[:, 0] == 0).all()
+        expected = distance.topk(6, dim=1, largest=False).values
+        assert np.allclose(distances[:, 1:], expected[:, 1:].numpy(), atol=1e-4)
