@@ -1,6 +1,8 @@
 """Inspecting a run: k-NN report, linear probe, fine-tuning, the label-efficiency table, transfer, UMAP maps,
 export."""
 
+import base64
+import io
 import json
 import math
 import subprocess
@@ -16,9 +18,11 @@ from small_data import shapes_folder
 from workbench.checkpoints import load_task
 from workbench.data import load_dataset
 from workbench.evaluation import MapSettings, map_run
+from workbench.evolution import evolution
 from workbench.export import FORMATS, export_run
+from workbench.mapview import map_document
 from workbench.models import create_encoder
-from workbench.plots import umap_figure
+from workbench.plots import evolution_figure, umap_figure
 from workbench.probes import FineTuning, knn_report, label_efficiency, linear_probe
 from workbench.report import label_efficiency_rows, probe_markdown
 from workbench.training import TrainConfig, TrainingRun
@@ -97,10 +101,12 @@ def test_probe_cli_transfers_to_another_data_set_and_reports_everything(digits_r
     folder = shapes_folder(tmp_path / "shapes")
     result = subprocess.run([sys.executable, "-m", "workbench", "probe", str(digits_run), "--data",
                              str(folder), "--fractions", "0.1", "1", "--draws", "1", "--fine-tune-steps",
-                             "5", "--json"], capture_output=True, text=True, timeout=600)
+                             "5", "--k", "5", "--metric", "euclidean", "--json"], capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout)
     assert probe["trained_on"] == "digits" and probe["data"] == str(folder.resolve())
+    assert (probe["k"], probe["metric"]) == (probe["knn"]["k"], probe["knn"]["metric"]) == (5, "euclidean")
     for key in ("knn_top1", "linear_top1", "random_init_linear_top1", "raw_pixels_linear_top1"):
         assert 0.0 <= probe[key] <= 1.0
     assert set(probe["knn"]["per_class"]) == set(probe["class_names"])
@@ -165,6 +171,36 @@ def test_maps_in_every_representation_colouring_and_dimension(digits_run):
     assert figure.data[0].customdata is not None  # each point carries its image number
     with pytest.raises(ValueError, match="2 or 3 dimensions"):
         map_run(digits_run, settings=MapSettings(dimensions=4))
+
+
+def test_the_map_document_carries_each_points_image_and_true_neighbours(digits_run):
+    result = map_run(digits_run, settings=MapSettings(sample=120))
+    n = result["shown"]
+    assert result["neighbours"].shape == (n, 8) and (result["neighbours"] != np.arange(n)[:, None]).all()
+    assert (np.diff(result["similarities"], axis=1) <= 1e-6).all()  # most similar first
+    document = map_document(result, result["images"], "test", plotly_src="/plotly.js")
+    data = json.loads(document.split("const MAP = ", 1)[1].split(";\n", 1)[0])
+    assert data["image"] == result["indices"].tolist() and len(data["neighbours"]) == n
+    assert all(point["customdata"] is not None for point in data["figure"]["data"])
+    sprite = Image.open(io.BytesIO(base64.b64decode(data["sprite"].split(",", 1)[1])))
+    assert sprite.width == data["columns"] * 32 and sprite.height >= n / data["columns"] * 32
+    row = result["neighbours"][0][0]  # the sprite holds the images in the map's order
+    tile = np.asarray(sprite)[(row // data["columns"]) * 32:][:32, (row % data["columns"]) * 32:][:, :32]
+    assert np.array_equal(tile, result["images"][row].permute(1, 2, 0).numpy())
+    assert '<script src="/plotly.js">' in document and document.count("</script>") == 2
+
+
+def test_evolution_maps_random_init_and_every_saved_epoch_as_one_animated_figure(digits_run):
+    result = evolution(digits_run, sample=200)
+    assert result["epochs"] == [0, 1, 2]  # random init, then history/
+    assert all(coords.shape == (result["shown"], 2) for coords in result["coords"])
+    assert all(0 <= accuracy <= 1 for accuracy in result["knn_top1"])
+    figure = evolution_figure(result)
+    assert [frame.name for frame in figure.frames] == ["0", "1", "2"]
+    assert [step.label for step in figure.layout.sliders[0].steps] == ["init", "1", "2"]
+    assert "random init" in figure.layout.title.text and "epoch 2" in figure.frames[2].layout.title.text
+    first, last = result["coords"][0], result["coords"][-1]
+    assert not np.allclose(first, last)  # the map moves as the encoder learns
 
 
 def test_export_refuses_an_unknown_format(digits_run, tmp_path):

@@ -27,7 +27,7 @@ from .data import DataError, load_dataset
 from .data.check import check_data, check_markdown
 from .data.roots import default_roots
 from .export import FORMATS, export_run
-from .probes import FRACTIONS, FineTuning, probe_run
+from .probes import FRACTIONS, FineTuning, KnnSettings, probe_run
 from .report import probe_markdown
 from .models import ENCODERS
 from .tasks import explanation, list_tasks, task_class
@@ -159,7 +159,8 @@ def cmd_probe(args):
         if args.draws < 1 or any(not 0 < f <= 1 for f in fractions):
             raise ValueError("--draws must be at least 1 and every fraction in (0, 1]")
         result = probe_run(args.run_dir, data=args.data, fractions=fractions, draws=args.draws,
-                           fine_tuning=fine_tuning, progress=show)
+                           fine_tuning=fine_tuning, progress=show,
+                           knn=KnnSettings(args.k, args.temperature, args.metric))
     except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
     print(json.dumps(result, indent=1) if args.json else probe_markdown(result))
@@ -296,6 +297,11 @@ def build_parser():
     probe.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS),
                        help="label fractions for the label-efficiency table (default: 0.01 0.1 1)")
     probe.add_argument("--draws", type=int, default=3, help="random draws of the labelled images per fraction")
+    probe.add_argument("--k", type=int, default=KnnSettings.k, help="k-NN: neighbours that vote")
+    probe.add_argument("--temperature", type=float, default=KnnSettings.temperature,
+                       help="k-NN: each neighbour votes exp(similarity / T)")
+    probe.add_argument("--metric", choices=["cosine", "euclidean"], default=KnnSettings.metric,
+                       help="k-NN: cosine (weighted votes) or euclidean (one vote each)")
     probe.add_argument("--fine-tune-steps", type=int, default=FineTuning.steps,
                        help="optimiser steps of each fine-tuning run (0: linear probe only)")
     probe.add_argument("--no-label-efficiency", action="store_true", help="k-NN and linear probe only (fast)")

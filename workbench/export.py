@@ -14,8 +14,9 @@ from PIL import Image
 
 from . import plots
 from .checkpoints import RunFolder, save_weights
-from .data import load_dataset
+from .data import load_run_data
 from .evaluation import MapSettings, embed, map_run
+from .mapview import map_document
 
 FORMATS = ("npz", "csv", "projector", "html", "weights")
 
@@ -52,7 +53,7 @@ def export_run(run_dir, fmt: str, out_dir, data: str | None = None, device="cpu"
         return _weights(task, config, out)
     if fmt == "html":
         return _html(folder, config, data, out, device)
-    dataset = load_dataset(data or config["data"])
+    dataset = load_run_data(config, data)
     vectors = embed(task, dataset.test_images, device).numpy()
     labels = dataset.test_labels.numpy()
     names = [dataset.class_names[c] for c in labels]
@@ -90,15 +91,17 @@ def _projector(vectors, labels, names, images, out: Path) -> list[Path]:
 
 
 def _html(folder: RunFolder, config, data, out: Path, device) -> list[Path]:
-    """The training curves and the UMAP map, each one HTML file that opens offline (plotly.js inside)."""
+    """The training curves and the UMAP map (with the images on hover and click), each one HTML file that opens
+    offline (plotly.js inside)."""
     metrics = folder.read_metrics()
     umap = map_run(folder.path, device, data, MapSettings(sample=10**9))
     figures = {"loss.html": plots.loss_figure(metrics.get("steps", []), metrics.get("total_steps", 0)),
-               "knn.html": plots.knn_figure(metrics.get("evals", []), config["epochs"]),
-               "umap.html": plots.umap_figure(umap, f"UMAP of {config['task']} features, {umap['data']} test images")}
+               "knn.html": plots.knn_figure(metrics.get("evals", []), config["epochs"])}
     for name, figure in figures.items():
         figure.write_html(out / name, include_plotlyjs=True, full_html=True)
-    return [out / name for name in figures]
+    title = f"UMAP of {config['task']} features, {umap['data']} test images"
+    (out / "umap.html").write_text(map_document(umap, umap["images"], title), encoding="utf-8")
+    return [out / name for name in (*figures, "umap.html")]
 
 
 def _weights(task, config, out: Path) -> list[Path]:

@@ -77,6 +77,43 @@ def umap_figure(result: dict, title: str) -> go.Figure:
     return fig
 
 
+def evolution_figure(result: dict) -> go.Figure:
+    """The maps of `evolution.evolution`, one frame per epoch, with a slider and a play button: the classes
+    separating as training goes on."""
+    labels, names = result["labels"], result["class_names"]
+
+    def traces(coords):
+        return [go.Scatter(x=coords[labels == c, 0].astype(np.float32), y=coords[labels == c, 1].astype(np.float32),
+                           mode="markers", name=name, marker=dict(size=5, color=PALETTE[c % len(PALETTE)], opacity=0.8),
+                           hoverinfo="name") for c, name in enumerate(names)]
+
+    def caption(i):
+        epoch = result["epochs"][i]
+        return f"{'random init' if epoch == 0 else f'epoch {epoch}'} · k-NN top-1 {result['knn_top1'][i]:.3f}"
+
+    frames = [go.Frame(data=traces(coords), name=str(epoch), layout=dict(title_text=caption(i)))
+              for i, (epoch, coords) in enumerate(zip(result["epochs"], result["coords"]))]
+    every = np.concatenate(result["coords"])
+    fig = go.Figure(data=frames[0].data, frames=frames)
+    _layout(fig, caption(0), "", "", height=560)
+    pad = 0.05 * (every.max(0) - every.min(0))
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, title="")
+    fig.update_xaxes(range=[every[:, 0].min() - pad[0], every[:, 0].max() + pad[0]], **hidden)
+    fig.update_yaxes(range=[every[:, 1].min() - pad[1], every[:, 1].max() + pad[1]], **hidden)
+    play = dict(frame=dict(duration=900, redraw=False), transition=dict(duration=600), fromcurrent=True)
+    fig.update_layout(
+        showlegend=True, legend=dict(itemsizing="constant"), margin=dict(l=20, r=20, t=40, b=90),
+        updatemenus=[dict(type="buttons", x=0, y=-0.08, xanchor="left", direction="left", buttons=[
+            dict(label="▶ play", method="animate", args=[None, play]),
+            dict(label="❚❚", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
+        sliders=[dict(x=0.12, len=0.88, y=-0.04, currentvalue=dict(prefix=""), steps=[
+            dict(label="init" if epoch == 0 else str(epoch), method="animate",
+                 args=[[str(epoch)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                          transition=dict(duration=300))])
+            for epoch in result["epochs"]])])
+    return fig
+
+
 def label_efficiency_figure(table: dict) -> go.Figure:
     """Test accuracy against the number of labelled images (log scale), one line per method and
     representation, error bars ± one std over the label draws: the few-label claim as a picture."""
@@ -98,6 +135,18 @@ def label_efficiency_figure(table: dict) -> go.Figure:
     _layout(fig, "Label efficiency: test accuracy with few labels", "labelled training images", "accuracy",
             height=380)
     return fig.update_layout(showlegend=True)
+
+
+def confusion_figure(knn: dict, class_names: list[str]) -> go.Figure:
+    """The k-NN probe's confusion matrix, each row (a true class) as shares of that class: where the
+    representation mixes classes up."""
+    counts = np.asarray(knn["confusion"], dtype=np.float32)
+    shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    fig = go.Figure(go.Heatmap(z=shares, x=class_names, y=class_names, colorscale="Blues", zmin=0, zmax=1,
+                               customdata=counts, hovertemplate="true %{y}, predicted %{x}: %{customdata:.0f} "
+                                                                "(%{z:.0%})<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "k-NN confusion (rows: true class, shares of it)", "predicted", "true", height=380)
 
 
 def placeholder_figure(text: str) -> go.Figure:

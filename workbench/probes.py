@@ -12,7 +12,7 @@ counts the same) as mean ± std over the draws.
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -37,6 +37,20 @@ def scores(true: torch.Tensor, predicted: torch.Tensor) -> dict[str, float]:
     precision, recall, f1, _ = precision_recall_fscore_support(true, predicted, average="macro", zero_division=0)
     return {"accuracy": float((true == predicted).float().mean()), "precision": float(precision),
             "recall": float(recall), "f1": float(f1)}
+
+
+@dataclass(frozen=True)
+class KnnSettings:
+    """The weighted k-NN probe: k neighbours, each voting exp(similarity / temperature) ("cosine") or one vote
+    each ("euclidean")."""
+    k: int = KNN_K
+    temperature: float = KNN_TEMPERATURE
+    metric: str = "cosine"
+
+    def __post_init__(self):
+        if self.k < 1 or not self.temperature > 0 or self.metric not in ("cosine", "euclidean"):
+            raise ValueError(f"k-NN: k must be ≥ 1, the temperature > 0 and the metric cosine or euclidean; "
+                             f"got k={self.k}, temperature={self.temperature}, metric={self.metric!r}")
 
 
 def knn_report(train_features, train_labels, test_features, test_labels, class_names, k=KNN_K,
@@ -118,7 +132,9 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
             labelled = stratified_sample(train_y, round(fraction * len(train_y)),
                                          torch.Generator().manual_seed(1000 * draw + 7))
             for name, (train_f, test_f) in frozen.items():
-                runs["linear", name].append(linear_probe(train_f[labelled], train_y[labelled], test_f, test_y))
+                every_label = draw > 0 and len(labelled) == len(train_y)  # the same fit as draw 0: reuse it
+                runs["linear", name].append(runs["linear", name][0] if every_label else
+                                            linear_probe(train_f[labelled], train_y[labelled], test_f, test_y))
                 done += 1
                 if progress:
                     progress(done, total, f"linear probe, {name}, {fraction:.0%} of the labels")
@@ -140,22 +156,25 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
 
 
 @lru_cache(maxsize=8)
-def _raw_pixel_probes(data: str, image_size: int, grayscale: bool, test_fraction: float) -> tuple[dict, float]:
+def _raw_pixel_probes(data: str, knn: KnnSettings, image_size: int, grayscale: bool,
+                      test_fraction: float) -> tuple[dict, float]:
     """k-NN report and linear-probe top-1 of raw pixels on a data set: the same for every run, so computed
     once per data set (cached as `load_dataset` caches the images, by name or folder path and options)."""
     from .data import load_dataset
 
     dataset = load_dataset(data, image_size, grayscale, test_fraction)
     train_f, test_f = raw_pixel_features(dataset.train_images), raw_pixel_features(dataset.test_images)
-    return (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names),
+    return (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names,
+                       *astuple(knn)),
             linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
 
 
 def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draws=3,
-              fine_tuning=FineTuning(), progress=None) -> dict:
+              fine_tuning=FineTuning(), progress=None, knn: KnnSettings = KnnSettings()) -> dict:
     """A run's representation measured with labels, next to its baselines: k-NN top-1 (with per-class
     accuracy and confusion matrix for the trained encoder), linear-probe top-1, and — given `fractions` — the
-    label-efficiency table. `data`: another data set than the run's own (transfer); default the run's."""
+    label-efficiency table. `data`: another data set than the run's own (transfer); default the run's. `knn`:
+    the k-NN's k, temperature and metric (the defaults are the online k-NN's, so the numbers compare)."""
     from .checkpoints import load_task
     from .data import DataError, load_run_data, resolve_data_path, run_data_options
 
@@ -172,15 +191,15 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
     result = {"run": str(run_dir), "data": resolve_data_path(data) if data else config["data"],
               "trained_on": config["data"], "task": config["task"], "encoder": config["encoder_resolved"],
               "train_images": len(y_train), "test_images": len(y_test), "class_names": list(dataset.class_names),
-              "k": KNN_K, "temperature": KNN_TEMPERATURE}
+              "k": knn.k, "temperature": knn.temperature, "metric": knn.metric}
     for name, (train_f, test_f) in features.items():
         prefix = "" if name == "trained" else f"{name}_"
-        knn = knn_report(train_f, y_train, test_f, y_test, dataset.class_names)
-        result[f"{prefix}knn_top1"] = knn["accuracy"]
+        report = knn_report(train_f, y_train, test_f, y_test, dataset.class_names, *astuple(knn))
+        result[f"{prefix}knn_top1"] = report["accuracy"]
         result[f"{prefix}linear_top1"] = linear_probe(train_f, y_train, test_f, y_test)["accuracy"]
         if name == "trained":
-            result["knn"] = knn  # with per-class accuracy and the confusion matrix
-    raw_knn, result["raw_pixels_linear_top1"] = _raw_pixel_probes(result["data"], **run_data_options(config))
+            result["knn"] = report  # with per-class accuracy and the confusion matrix
+    raw_knn, result["raw_pixels_linear_top1"] = _raw_pixel_probes(result["data"], knn, **run_data_options(config))
     result["raw_pixels_knn_top1"] = raw_knn["accuracy"]
     result["feature_spread"] = feature_spread(features["trained"][1])
     if fractions:

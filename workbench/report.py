@@ -10,8 +10,8 @@ def probe_markdown(result: dict) -> str:
     transfer = (f" — a transfer: the encoder was trained on **{result['trained_on']}**"
                 if result["data"] != result["trained_on"] else "")
     lines = [f"Top-1 on {result['test_images']:,} held-out images of **{result['data']}**, {classes} classes "
-             f"(chance {1 / classes:.2f}){transfer}. k-NN: k = {result['k']}, cosine, weights "
-             f"exp(s / {result['temperature']}); linear probe: logistic regression on frozen features.", "",
+             f"(chance {1 / classes:.2f}){transfer}. k-NN: {_knn_words(result)}; linear probe: logistic "
+             "regression on frozen features.", "",
              "| representation | k-NN top-1 | linear probe top-1 |", "|---|---|---|",
              f"| trained encoder ({result['task']}) | **{result['knn_top1']:.3f}** | "
              f"**{result['linear_top1']:.3f}** |",
@@ -23,6 +23,12 @@ def probe_markdown(result: dict) -> str:
     if "label_efficiency" in result:
         lines += ["", label_efficiency_markdown(result["label_efficiency"])]
     return "\n".join(lines)
+
+
+def _knn_words(result: dict) -> str:
+    if result.get("metric", "cosine") == "euclidean":
+        return f"k = {result['k']}, euclidean distance, one vote each"
+    return f"k = {result['k']}, cosine, weights exp(s / {result['temperature']})"
 
 
 def label_efficiency_rows(table: dict) -> list[dict]:

@@ -1,0 +1,40 @@
+"""How the embedding changed during training: the same held-out images mapped at random initialisation and at
+every epoch kept in the run's history/, so that a slider can play the classes separating.
+
+Maps of different epochs are comparable because each is laid out starting from the previous one (UMAP's
+`init`): a point moves only as far as its neighbourhood changed, instead of the whole map turning or flipping
+from one epoch to the next, as independent UMAP runs do.
+"""
+
+import torch
+
+from .checkpoints import RunFolder
+from .data import load_run_data
+from .evaluation import embed, knn_accuracy, stratified_sample, umap_2d
+
+BANK = 5000  # training images the k-NN of each epoch compares with
+
+
+def evolution(run_dir, sample: int = 1000, n_neighbors: int = 15, min_dist: float = 0.1, device="cpu") -> dict:
+    """{"epochs": [0, …], "coords": [(n, 2) per epoch], "knn_top1": [per epoch], "labels", "class_names",
+    "shown", "total"}; epoch 0 is the network at random initialisation."""
+    folder = RunFolder(run_dir)
+    config = folder.read_config()
+    epochs = [0] + folder.history()
+    if len(epochs) < 2:
+        raise FileNotFoundError(f"{run_dir} has no epoch in history/ yet: let it train one epoch first")
+    dataset = load_run_data(config)
+    indices = stratified_sample(dataset.test_labels, sample, torch.Generator().manual_seed(0))
+    images, labels = dataset.test_images[indices], dataset.test_labels[indices]
+    bank = stratified_sample(dataset.train_labels, BANK, torch.Generator().manual_seed(1))
+    coords, accuracies, layout = [], [], None
+    for epoch in epochs:
+        task, _ = folder.load_task(device, trained=epoch > 0, epoch=epoch or None)
+        features = embed(task, images, device)
+        accuracies.append(knn_accuracy(embed(task, dataset.train_images[bank], device), dataset.train_labels[bank],
+                                       features, labels))
+        layout = umap_2d(features.numpy(), n_neighbors, min_dist=min_dist, init=layout)
+        coords.append(layout)
+    return {"epochs": epochs, "coords": coords, "knn_top1": accuracies, "labels": labels.numpy(),
+            "class_names": list(dataset.class_names), "shown": len(indices), "total": len(dataset.test_labels),
+            "task": config["task"], "data": dataset.name}

@@ -1,0 +1,113 @@
+"""A UMAP map as one HTML document that shows the images: resting the pointer on a point shows its image,
+clicking a point shows it with its nearest neighbours in the embedding (cosine similarity and class under
+each). Written by hand because Plotly's hover labels hold only text and Gradio's Plot sends no hover or click
+events to Python: here everything the browser needs travels with the page (the figure, one sprite of
+thumbnails, each point's neighbours), so hover and click answer at once, without a round trip to the server.
+The page shows it in an iframe; `export --format html` writes it as a file that opens offline.
+"""
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import plotly
+from PIL import Image
+
+from .plots import umap_figure
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8">{plotly}
+<style>
+ body {{ margin: 0; font: 13px system-ui, sans-serif; color: #1f2937; }}
+ #map {{ height: 520px; }}
+ .thumb {{ background-repeat: no-repeat; image-rendering: pixelated; border-radius: 3px; }}
+ #tip {{ position: fixed; display: none; pointer-events: none; background: white; border: 1px solid #d1d5db;
+        border-radius: 6px; padding: 6px; box-shadow: 0 2px 8px rgba(0,0,0,.15); z-index: 10; }}
+ #picked {{ display: flex; gap: 10px; flex-wrap: wrap; padding: 8px; min-height: 40px; }}
+ #picked figure {{ margin: 0; text-align: center; font-size: 12px; }}
+ #picked figure:first-child {{ border-right: 1px solid #d1d5db; padding-right: 10px; }}
+</style></head><body>
+<div id="map"></div>
+<div id="tip"><div class="thumb"></div><div class="caption"></div></div>
+<div id="picked">Click a point: its image and its {k} nearest neighbours among the points shown appear here.</div>
+<script>
+const MAP = {data};
+const SPRITE = "url(" + MAP.sprite + ")";
+function thumb(row, size) {{  // the row-th tile of the sprite, drawn `size` px wide
+  const div = document.createElement("div"), scale = size / MAP.tile;
+  div.className = "thumb";
+  Object.assign(div.style, {{
+    width: size + "px", height: size + "px", backgroundImage: SPRITE,
+    backgroundSize: (MAP.columns * MAP.tile * scale) + "px auto",
+    backgroundPosition: (-(row % MAP.columns) * size) + "px " + (-Math.floor(row / MAP.columns) * size) + "px"}});
+  return div;
+}}
+function figure(row, size, caption) {{
+  const f = document.createElement("figure"), c = document.createElement("figcaption");
+  c.textContent = caption;
+  f.append(thumb(row, size), c);
+  return f;
+}}
+const tip = document.getElementById("tip"), picked = document.getElementById("picked");
+function pick(row) {{  // the clicked image, then its neighbours
+  picked.replaceChildren(figure(row, 72, "#" + MAP.image[row] + " · " + MAP.caption[row]),
+    ...MAP.neighbours[row].map(([other, similarity]) =>
+      figure(other, 72, similarity.toFixed(2) + " · " + MAP.caption[other])));
+  picked.dataset.row = row;
+}}
+Plotly.newPlot("map", MAP.figure.data, MAP.figure.layout, {{displaylogo: false, responsive: true}}).then(gd => {{
+  gd.on("plotly_hover", event => {{
+    const row = event.points[0].customdata, mouse = event.event || {{clientX: 20, clientY: 20}};
+    tip.replaceChildren(thumb(row, 96), Object.assign(document.createElement("div"),
+      {{textContent: "#" + MAP.image[row] + " · " + MAP.caption[row]}}));
+    Object.assign(tip.style, {{display: "block", left: (mouse.clientX + 14) + "px", top: (mouse.clientY + 14) + "px"}});
+    tip.dataset.row = row;
+  }});
+  gd.on("plotly_unhover", () => {{ tip.style.display = "none"; }});
+  gd.on("plotly_click", event => pick(event.points[0].customdata));
+  document.body.dataset.ready = "yes";
+}});
+</script></body></html>"""
+
+
+def sprite_data_uri(images) -> tuple[str, int]:
+    """uint8 images (N, 3, S, S) tiled row by row in a square PNG → (data URI, columns)."""
+    count, size = len(images), images.shape[-1]
+    columns = max(1, math.ceil(math.sqrt(count)))
+    sheet = np.zeros((math.ceil(count / columns) * size, columns * size, 3), dtype=np.uint8)
+    for i, image in enumerate(np.asarray(images).transpose(0, 2, 3, 1)):
+        row, col = divmod(i, columns)
+        sheet[row * size:(row + 1) * size, col * size:(col + 1) * size] = image
+    buffer = io.BytesIO()
+    Image.fromarray(sheet).save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), columns
+
+
+def map_document(result: dict, images, title: str, plotly_src: str | None = None, compact: bool = False) -> str:
+    """The map of `evaluation.map_run` (with its "neighbours") as an HTML document. `images`: the uint8 images
+    of the points, in the map's order. `plotly_src`: the URL of plotly.min.js; None puts the library inside
+    (a file that opens offline, 4.8 MB). `compact`: for a third of the page's width (no legend)."""
+    figure = umap_figure({**result, "indices": np.arange(len(result["labels"]))}, title)  # customdata = row
+    figure.update_traces(hovertemplate=None, hoverinfo="none")  # the image is the hover label
+    if compact:
+        figure.update_layout(showlegend=False, title_font_size=11, margin=dict(l=5, r=5, t=40, b=5))
+    sprite, columns = sprite_data_uri(images)
+    data = {"figure": json.loads(figure.to_json()), "sprite": sprite, "tile": int(images.shape[-1]),
+            "columns": columns, "image": [int(i) for i in result["indices"]],
+            "caption": [result["class_names"][c] for c in result["labels"]],
+            "neighbours": [[[int(j), round(float(s), 3)] for j, s in zip(rows, sims)]
+                           for rows, sims in zip(result["neighbours"], result["similarities"])]}
+    script = (f'<script src="{html.escape(plotly_src)}"></script>' if plotly_src
+              else f"<script>{PLOTLY_JS.read_text(encoding='utf-8')}</script>")
+    return PAGE.format(plotly=script, data=json.dumps(data).replace("</", "<\\/"), k=len(data["neighbours"][0]))
+
+
+def iframe(document: str, height: int = 640) -> str:
+    """The document inside an iframe (its scripts run there, apart from the page's)."""
+    return (f'<iframe title="UMAP map" srcdoc="{html.escape(document, quote=True)}" '
+            f'style="width:100%;height:{height}px;border:0"></iframe>')
