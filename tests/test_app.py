@@ -1,13 +1,17 @@
 """The launched app, driven through gradio_client as another program would."""
 
+import html
+import io
 import json
 import time
+import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from test_data_corpus import make_corpus
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +51,27 @@ def test_start_poll_second_start_stop_and_map(client):
     loss_plot = json.loads(status[2]["plot"])
     assert loss_plot["data"][0]["mode"] == "lines"
     assert "stop requested" in client.predict(api_name="/stop")
-    wait_for(client, lambda text: "STOPPED" in text, timeout=60)
+    status = wait_for(client, lambda text: "STOPPED" in text, timeout=60)
+    runs = status[4]
+    name = runs["data"][0][0]
+    assert runs["headers"][:3] == ["run", "task", "data"] and runs["data"][0][-1] == "stopped"
 
-    table, umap = client.predict(api_name="/analyse")
+    # The runs table's run goes on where it stopped, to the end of its second epoch.
+    message, _ = client.predict(name, 2, 0, api_name="/resume_run")
+    assert message == f"Going on with {name}."
+    status = wait_for(client, lambda text: "FINISHED" in text and "epoch 2 / 2" in text, timeout=120)
+    assert status[4]["data"][0][:4] == [name, "rotation", "shapes", "2 / 2"]
+    with pytest.raises(AppError, match="not a run with a checkpoint"):
+        client.predict("../elsewhere", 3, 0, api_name="/resume_run")
+
+    table, confusion, umap = client.predict(api_name="/analyse")
     assert "trained encoder" in table and "raw pixels" in table and "linear probe" in table
-    assert umap["type"] == "plotly" and '"name":"circle"' in umap["plot"].replace(" ", "")
+    assert json.loads(confusion["plot"])["data"][0]["type"] == "heatmap"
+    table, *_ = client.predict("", None, 5, 0.07, "euclidean", api_name="/analyse")
+    assert "k = 5, euclidean" in table
+    with pytest.raises(AppError, match="temperature > 0"):
+        client.predict("", None, 5, 0, "cosine", api_name="/analyse")
+    assert "<iframe" in umap and '"name": "circle"' in html.unescape(umap)  # the map, one trace per class
 
 
 def test_inspect_the_run_label_efficiency_neighbours_export(client):
@@ -66,9 +86,8 @@ def test_inspect_the_run_label_efficiency_neighbours_export(client):
     assert len(gallery) == 9 and gallery[0]["caption"].startswith("query — #7")
     assert all(-1 <= float(item["caption"].split(" · ")[0]) <= 1 for item in gallery[1:])
 
-    umap = json.loads(client.predict("", None, "raw_pixels", "knn", 3, 15, 0.1, "cosine", 300, api_name="/map")["plot"])
-    assert {trace["name"] for trace in umap["data"]} <= {"k-NN right", "k-NN wrong"}
-    assert umap["data"][0]["type"] == "scatter3d" and "showing 300 of 1,000" in umap["layout"]["title"]["text"]
+    umap = html.unescape(client.predict("", None, "raw_pixels", "knn", 3, 15, 0.1, "cosine", 300, api_name="/map"))
+    assert '"name": "k-NN right"' in umap and '"type": "scatter3d"' in umap and "showing 300 of 1,000" in umap
 
     files = client.predict("", "projector", api_name="/export")
     assert sorted(f.rsplit("/", 1)[-1] for f in files) == ["metadata.tsv", "projector_config.pbtxt",
@@ -84,12 +103,60 @@ def test_inspection_refuses_what_it_cannot_measure(client, tmp_path):
         client.predict("", None, [], 1, 0, api_name="/label_efficiency")
 
 
+def test_task_parameters_travel_as_one_dict_and_a_time_budget_ends_the_run(client):
+    card, params, *_ = client.predict("simclr", "shapes", api_name="/task")
+    assert "SimCLR" in card and params["temperature"] > 0  # the task's defaults, as one dict
+    hot = Image.open(client.predict("shapes", "simclr", 3, {**params, "crop_min_scale": 0.9}, api_name="/preview"))
+    cold = Image.open(client.predict("shapes", "simclr", 3, {**params, "crop_min_scale": 0.08}, api_name="/preview"))
+    assert not np.array_equal(np.asarray(hot), np.asarray(cold))  # the dict reaches the training code's views
+    message, _ = client.predict("shapes", "rotation", {}, "auto", 50, 64, 0.004, 0, "auto", 0.1, api_name="/start")
+    assert message == "Training started."
+    status = wait_for(client, lambda text: "FINISHED" in text, timeout=120)
+    assert "time budget" in status[0] and "epoch 50 / 50" not in status[0]
+
+
+def test_an_uploaded_zip_becomes_the_data_and_its_report_is_shown(client, tmp_path):
+    archive = tmp_path / "my photos.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name in ("cats", "dogs"):
+            for i in range(6):
+                picture = io.BytesIO()
+                Image.fromarray(np.full((20, 30, 3), 40 * i, np.uint8)).save(picture, format="PNG")
+                zipped.writestr(f"photos/{name}/{i}.png", picture.getvalue())
+        zipped.writestr("photos/dogs/notes.png", b"not an image at all")
+    folder = client.predict(handle_file(str(archive)), api_name="/upload_zip")
+    assert folder.endswith("/photos") and "ssl-workbench-uploads" in folder
+    info, gallery = client.predict(folder, api_name="/data")
+    assert "| cats | 5 | 1 |" in info and "not an image (the file is text)" in info and len(gallery) == 4
+
+    escaping = tmp_path / "escape.zip"
+    with zipfile.ZipFile(escaping, "w") as zipped:
+        zipped.writestr("../outside.png", b"x")
+    with pytest.raises(AppError, match="outside"):
+        client.predict(handle_file(str(escaping)), api_name="/upload_zip")
+
+
+def test_the_page_reports_every_bad_file_of_a_folder_and_loads_the_rest(client, tmp_path):
+    reasons = make_corpus(tmp_path / "corpus", tmp_path / "outside")
+    info, gallery = client.predict(str(tmp_path / "corpus"), api_name="/data")
+    assert "| circles |" in info and "| squares |" in info and len(gallery) == 4
+    for reason in reasons.values():
+        assert reason in info
+    assert "a link that leads outside" in info and "CMYK" in info
+
+
 def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):
-    message, _ = client.predict("no/such/folder", api_name="/start")
+    message, _ = client.predict(str(tmp_path / "no" / "such" / "folder"), api_name="/start")
     assert "no data set called" in message
+    message, _ = client.predict("/etc", api_name="/start")  # a real folder, outside the app's data roots
+    assert "outside the folders this app may read" in message
+    info, gallery = client.predict("/etc", api_name="/data")
+    assert "outside the folders" in info and gallery == []
     message, _ = client.predict(str(tmp_path), api_name="/start")
-    assert "no sub-folders" in message
+    assert "holds no images" in message
     with pytest.raises(AppError, match="less than minimum"):
-        client.predict("shapes", "rotation", "auto", 20, 64, -5, api_name="/start")
+        client.predict("shapes", "rotation", {}, "auto", 20, 64, -5, api_name="/start")
+    message, _ = client.predict("shapes", "rotation", {"no_such_knob": 1}, api_name="/start")
+    assert "no_such_knob" in message
     info, _ = client.predict("shapes", api_name="/data")
     assert "shapes" in info

@@ -1,5 +1,5 @@
 """The page in a real headless Chromium (Debian's), driven by Playwright: load, start, watch the loss line grow,
-reload and find the run again, stop."""
+reload and find the run again, stop; then the map: an image on hover, neighbours on click."""
 
 import os
 import re
@@ -93,3 +93,53 @@ def test_page_loads_trains_draws_the_loss_survives_a_reload_and_stops(app_url, t
                     stop_run(page)  # the app is shared with other tests: never leave a run going
             finally:
                 browser.close()
+
+
+POINT_ON_SCREEN = """() => {  // where the first point of the first trace is drawn, in the frame's pixels
+  const gd = document.getElementById("map"), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.getBoundingClientRect(), trace = gd._fullData[0];
+  return [box.left + xa._offset + xa.d2p(trace.x[0]), box.top + ya._offset + ya.d2p(trace.y[0])];
+}"""
+
+
+@pytest.mark.browser
+def test_the_map_shows_an_image_on_hover_and_its_neighbours_on_click(app_url, tmp_path):
+    """Runs after the test above (or test_app's): the app has a run with a checkpoint to map."""
+    wait_until_served(app_url)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(LONG)
+        try:
+            page.goto(app_url)
+            page.locator("#analyse").click()
+            expect(page.locator("#probe")).to_contain_text("linear probe", timeout=6 * LONG)  # probes, then the map
+            frame_element = page.locator("#umap-map iframe")
+            expect(frame_element).to_be_visible(timeout=LONG)
+            frame = frame_element.element_handle().content_frame()  # a Frame: it can evaluate scripts
+            expect(frame.locator("body[data-ready=yes]")).to_have_count(1, timeout=LONG)
+            frame_element.scroll_into_view_if_needed()
+            x, y = frame.evaluate(POINT_ON_SCREEN)
+            offset = frame_element.bounding_box()
+            page.mouse.move(offset["x"] + x, offset["y"] + y)  # a real pointer resting on the point
+            tip = frame.locator("#tip")
+            expect(tip).to_be_visible(timeout=10_000)
+            expect(tip.locator(".thumb")).to_have_css("width", "96px")
+            assert "background-image" in (tip.locator(".thumb").get_attribute("style") or "")
+            page.mouse.click(offset["x"] + x, offset["y"] + y)
+            picked = frame.locator("#picked figure")
+            expect(picked).to_have_count(9, timeout=10_000)  # the image and its 8 neighbours
+            assert picked.first.text_content().startswith("#")
+            similarities = [float(picked.nth(i).text_content().split(" · ")[0]) for i in range(1, 9)]
+            assert similarities == sorted(similarities, reverse=True) and all(-1 <= s <= 1 for s in similarities)
+            page.locator("#evolution").click()  # the embedding's evolution: an animated map with a slider
+            evolution = page.locator("#evolution-map iframe")
+            expect(evolution).to_be_visible(timeout=3 * LONG)
+            slider = evolution.content_frame.locator("g.slider-group")
+            expect(slider).to_have_count(1, timeout=LONG)
+            steps = evolution.content_frame.locator("g.slider-label-group")
+            assert steps.count() >= 2  # random init and at least one saved epoch
+            page.screenshot(path=str(Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "page-map.png"),
+                            full_page=True)
+        finally:
+            browser.close()

@@ -1,6 +1,7 @@
 """Section 5 of the page — inspect a representation: measure it with labels (k-NN, linear probe, label
-efficiency), map it, find an image's neighbours, export it. Builds and wires its own components; the state it
-shares with the rest of the page is the server's JobManager (which runs exist, which one is training)."""
+efficiency), map it, find an image's neighbours, export it. Builds and wires its own components; what it
+shares with the rest of the page is the `PageState` (which runs exist, which one is training) and the run
+picked in the training section's table."""
 
 import tempfile
 from functools import lru_cache
@@ -11,17 +12,23 @@ import torch
 
 from .. import plots
 from ..checkpoints import RunFolder, list_runs, load_task
-from ..data import BUILTIN, DataError, load_dataset
-from ..data.folder import read_square
+from ..data import DataError, available_builtins, load_run_data
+from ..data.folder import DECODE_ERRORS, read_image, why_unreadable
 from ..evaluation import MapSettings, embed, map_run, nearest_neighbours
+from ..evolution import evolution
 from ..export import FORMATS, export_run
+from ..mapview import PLOTLY_JS, iframe, map_document
 from ..pictures import picture
-from ..probes import FRACTIONS, FineTuning, probe_run
+from ..probes import FRACTIONS, FineTuning, KnnSettings, probe_run
 from ..report import label_efficiency_markdown, probe_markdown
+from .data_section import checked_spec
+from .state import PageState
 
+PLOTLY_URL = f"/gradio_api/file={PLOTLY_JS}"  # served as a static file (see `build_inspection`)
 OWN_DATA = "(the run's own data)"
 LATEST = "the latest run (the one training now, if any)"
 NEIGHBOURS = 8
+REPRESENTATIONS = ["trained", "random_init", "raw_pixels"]
 
 
 def _run_choices(manager) -> list[tuple[str, str]]:
@@ -44,15 +51,21 @@ def _run_dir(manager, choice: str | None) -> Path:
     return path
 
 
-def _data(choice: str | None) -> str | None:
-    return None if not choice or choice == OWN_DATA else choice
+def _data(state: PageState, choice: str | None) -> str | None:
+    """None for the run's own data; another data set (transfer) only inside the app's data roots."""
+    if not choice or choice == OWN_DATA:
+        return None
+    try:
+        return checked_spec(state, choice)
+    except DataError as error:
+        raise gr.Error(str(error))
 
 
 @lru_cache(maxsize=4)
 def _embedded(run_dir: Path, data: str | None, checkpoint_time: float):
     """The run's task, its features of the held-out images and the data set (cached per checkpoint)."""
     task, config = load_task(run_dir)
-    dataset = load_dataset(data or config["data"])
+    dataset = load_run_data(config, data)
     return task, embed(task, dataset.test_images), dataset
 
 
@@ -62,20 +75,37 @@ def _mapped(run_dir: Path, data: str | None, settings: MapSettings, checkpoint_t
     return map_run(run_dir, data=data, settings=settings)
 
 
-def build_inspection(manager) -> None:
-    """Lay out section 5 inside the current Blocks and wire it."""
+@lru_cache(maxsize=4)
+def _evolved(run_dir: Path, points: int, checkpoint_time: float) -> dict:
+    return evolution(run_dir, sample=points)
+
+
+def build_inspection(demo: gr.Blocks, state: PageState, saved_run: gr.Dropdown) -> None:
+    """Lay out section 5 inside the current Blocks and wire it; a run picked in `saved_run` is opened here."""
+    manager = state.manager
+    gr.set_static_paths([PLOTLY_JS])  # that one file of the installed plotly package, for the map's iframe
     with gr.Row():
         run = gr.Dropdown(_run_choices(manager), value="", label="Run", scale=3, elem_id="inspect-run")
         refresh = gr.Button("↻ Runs", scale=0, elem_id="refresh-runs")
-        data = gr.Dropdown([OWN_DATA] + list(BUILTIN), value=OWN_DATA, allow_custom_value=True, scale=2,
+        data = gr.Dropdown([OWN_DATA] + list(available_builtins()), value=OWN_DATA, allow_custom_value=True, scale=2,
                            label="Measure on", elem_id="inspect-data",
                            info="Another data set than the run's own tests transfer (a folder path works too).")
+    with gr.Row():
+        knn_k = gr.Slider(1, 200, value=KnnSettings.k, step=1, label="k-NN: k", elem_id="knn-k")
+        knn_temperature = gr.Number(KnnSettings.temperature, label="k-NN: temperature",
+                                    info="each neighbour votes exp(similarity / T)")
+        knn_metric = gr.Radio(["cosine", "euclidean"], value=KnnSettings.metric, label="k-NN: metric",
+                              info="euclidean: one vote each")
     analyse_button = gr.Button("Measure and map", elem_id="analyse")
-    probe_table = gr.Markdown(elem_id="probe")
+    with gr.Row():
+        probe_table = gr.Markdown(elem_id="probe")
+        confusion_plot = gr.Plot(plots.placeholder_figure("The k-NN confusion matrix appears here."),
+                                 label="k-NN confusion", elem_id="confusion-plot")
     with gr.Accordion("Map settings", open=False):
         with gr.Row():
             shown = gr.Radio([("trained encoder", "trained"), ("random init", "random_init"),
-                              ("raw pixels", "raw_pixels")], value="trained", label="Representation",
+                              ("raw pixels", "raw_pixels"), ("all three, side by side", "all")], value="trained",
+                             label="Representation",
                              elem_id="map-representation")
             colour = gr.Radio([("class", "label"), ("k-NN right / wrong", "knn"), ("k-means cluster", "cluster")],
                               value="label", label="Colour by", elem_id="map-colour")
@@ -89,10 +119,21 @@ def build_inspection(manager) -> None:
             sample = gr.Slider(100, 10000, value=1000, step=100, label="Points at most",
                                info="held-out images, drawn per class")
         redraw_map = gr.Button("Redraw the map", elem_id="redraw-map")
-    umap_plot = gr.Plot(plots.placeholder_figure("The map appears here once you press Measure."),
-                        label="UMAP", elem_id="umap-plot")
+    umap_plot = gr.HTML("<p>The map appears here once you press Measure. Rest the pointer on a point to see "
+                        "its image; click it to see its nearest neighbours.</p>", elem_id="umap-map",
+                        js_on_load=None)
     gr.Markdown("*Read a UMAP map with care: the sizes of clusters and the gaps between them are not distances. "
                 "The accuracies above are measured in the original feature space, not on the map.*")
+
+    gr.Markdown("### How the embedding changed during training")
+    with gr.Row():
+        evolution_points = gr.Slider(100, 3000, value=600, step=100, label="Points", scale=3,
+                                     info="held-out images, drawn per class")
+        evolution_button = gr.Button("Map every saved epoch", elem_id="evolution", scale=1)
+    evolution_map = gr.HTML("<p>Maps of the random-init network and of each epoch kept in the run's history "
+                            "(1, 2, 4, 8, … and the last five), each laid out from the one before so that they "
+                            "compare: press ▶ or move the slider to watch the classes separate.</p>",
+                            elem_id="evolution-map")
 
     gr.Markdown("### Few labels: linear probe and fine-tuning")
     with gr.Row():
@@ -126,25 +167,47 @@ def build_inspection(manager) -> None:
     map_inputs = [run, data, shown, colour, dimensions, n_neighbors, min_dist, metric, sample]
 
     def draw_map(run_choice, data_choice, *settings):
+        """One map, or (representation "all") the trained encoder, its random init and raw pixels side by
+        side — each its own document, so hovering and clicking work in each."""
         run_dir = _run_dir(manager, run_choice)
         representation, colour_by, dims, neighbours, dist, metric_name, points = settings
-        chosen = MapSettings(representation, int(dims), int(neighbours), float(dist), metric_name, int(points),
-                             colour_by)
-        try:
-            result = _mapped(run_dir, _data(data_choice), chosen, RunFolder(run_dir).checkpoint_file.stat().st_mtime)
-        except (DataError, FileNotFoundError, ValueError) as error:
-            raise gr.Error(str(error))
-        what = {"trained": f"{result['task']} features", "random_init": "random-init features",
-                "raw_pixels": "raw pixels"}[representation]
-        return plots.umap_figure(result, f"UMAP of {what}, {result['data']} test images")
+        shown_here = REPRESENTATIONS if representation == "all" else [representation]
+        documents = []
+        for each in shown_here:
+            chosen = MapSettings(each, int(dims), int(neighbours), float(dist), metric_name, int(points), colour_by)
+            try:
+                result = _mapped(run_dir, _data(state, data_choice), chosen,
+                                 RunFolder(run_dir).checkpoint_file.stat().st_mtime)
+            except (DataError, FileNotFoundError, ValueError) as error:
+                raise gr.Error(str(error))
+            what = {"trained": f"{result['task']} features", "random_init": "random-init features",
+                    "raw_pixels": "raw pixels"}[each]
+            documents.append(map_document(result, result["images"], f"UMAP of {what}, {result['data']} test images",
+                                          plotly_src=PLOTLY_URL, compact=len(shown_here) > 1))
+        if len(documents) == 1:
+            return iframe(documents[0])
+        return ('<div style="display:flex;gap:6px">' + "".join(
+            f'<div style="flex:1;min-width:0">{iframe(document, height=600)}</div>' for document in documents)
+            + "</div>")
 
-    def analyse(run_choice, data_choice, *settings):
+    def analyse(run_choice, data_choice, k, temperature, metric_name, *settings):
         run_dir = _run_dir(manager, run_choice)
         try:
-            result = probe_run(run_dir, data=_data(data_choice))
+            knn = KnnSettings(int(k), float(temperature), metric_name)
+            result = probe_run(run_dir, data=_data(state, data_choice), knn=knn)
         except (DataError, FileNotFoundError, ValueError) as error:
             raise gr.Error(str(error))
-        return probe_markdown(result), draw_map(run_choice, data_choice, *settings)
+        return (probe_markdown(result), plots.confusion_figure(result["knn"], result["class_names"]),
+                draw_map(run_choice, data_choice, *settings))
+
+    def play_evolution(run_choice, points):
+        run_dir = _run_dir(manager, run_choice)
+        try:
+            result = _evolved(run_dir, int(points), RunFolder(run_dir).checkpoint_file.stat().st_mtime)
+        except (DataError, FileNotFoundError, ValueError) as error:
+            raise gr.Error(str(error))
+        figure = plots.evolution_figure(result)
+        return iframe(figure.to_html(include_plotlyjs=PLOTLY_URL, full_html=True, auto_play=False), height=640)
 
     def efficiency(run_choice, data_choice, chosen, n_draws, n_steps, progress=gr.Progress()):
         if not chosen:
@@ -152,7 +215,7 @@ def build_inspection(manager) -> None:
         run_dir = _run_dir(manager, run_choice)
         tuning = FineTuning(steps=int(n_steps)) if n_steps else None
         try:
-            result = probe_run(run_dir, data=_data(data_choice), fractions=sorted(chosen), draws=int(n_draws),
+            result = probe_run(run_dir, data=_data(state, data_choice), fractions=sorted(chosen), draws=int(n_draws),
                                fine_tuning=tuning, progress=lambda done, total, what: progress((done, total),
                                                                                               desc=what))
         except (DataError, FileNotFoundError, ValueError) as error:
@@ -162,12 +225,12 @@ def build_inspection(manager) -> None:
 
     def find_neighbours(run_choice, data_choice, index, upload):
         run_dir = _run_dir(manager, run_choice)
-        task, bank, dataset = _embedded(run_dir, _data(data_choice), RunFolder(run_dir).checkpoint_file.stat().st_mtime)
+        task, bank, dataset = _embedded(run_dir, _data(state, data_choice), RunFolder(run_dir).checkpoint_file.stat().st_mtime)
         if upload:
             try:
-                query = torch.from_numpy(read_square(Path(upload), dataset.image_size)).permute(2, 0, 1)
-            except OSError as error:
-                raise gr.Error(f"That image cannot be read: {error}")
+                query = torch.from_numpy(read_image(Path(upload), dataset.image_size)[0]).permute(2, 0, 1)
+            except DECODE_ERRORS as error:
+                raise gr.Error(f"That image cannot be read: {why_unreadable(Path(upload), error)}")
             caption, features = "your image", embed(task, query[None])
         else:
             index = int(index or 0)
@@ -189,10 +252,19 @@ def build_inspection(manager) -> None:
         except (DataError, FileNotFoundError, ValueError) as error:
             raise gr.Error(str(error))
 
+    def open_saved(name):
+        choices = _run_choices(manager)
+        path = (manager.runs_root / name).resolve() if name else None
+        found = [value for _, value in choices[1:] if Path(value).resolve() == path]
+        return gr.Dropdown(choices=choices, value=found[0]) if found else gr.skip()
+
     # --- wiring ------------------------------------------------------------------------------------------------
     refresh.click(lambda: gr.Dropdown(choices=_run_choices(manager)), None, run, api_name="runs")
-    analyse_button.click(analyse, map_inputs, [probe_table, umap_plot], api_name="analyse")
+    saved_run.change(open_saved, saved_run, run, api_name=False)
+    analyse_button.click(analyse, [run, data, knn_k, knn_temperature, knn_metric, *map_inputs[2:]],
+                         [probe_table, confusion_plot, umap_plot], api_name="analyse")
     redraw_map.click(draw_map, map_inputs, umap_plot, api_name="map")
+    evolution_button.click(play_evolution, [run, evolution_points], evolution_map, api_name="evolution")
     efficiency_button.click(efficiency, [run, data, fractions, draws, steps], [efficiency_plot, efficiency_table],
                             api_name="label_efficiency")
     neighbours_button.click(find_neighbours, [run, data, query_index, query_upload], neighbours,

@@ -1,0 +1,113 @@
+"""Section 1 of the page — the data: a built-in set, a torchvision set or a folder of the user's own images
+(typed, or uploaded as a zip), how it is read (resolution, grey, the share held out), what it holds, and a few
+samples of every class.
+
+A typed path is read only inside the folders the app was started with (`--data-root`); an uploaded zip is
+unpacked, safely, into the app's own uploads folder.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from ..data import IMAGE_SIZES, TEST_FRACTION, DataError, available_builtins, load_dataset
+from ..data.archive import unpack_zip
+from ..data.check import check_folder, check_markdown
+from ..data.roots import allowed_spec
+from ..data.torchvision_sets import SETS
+from ..pictures import picture
+from ..training import TrainConfig
+from .state import PageState
+
+SAMPLES_PER_CLASS, CLASSES_SHOWN = 2, 20
+
+
+@dataclass
+class DataControls:
+    """What the later sections read: the data choice and how it is read."""
+    data: gr.Dropdown
+    image_size: gr.Number
+    grayscale: gr.Checkbox
+    test_fraction: gr.Slider
+
+    @property
+    def inputs(self) -> list:
+        return [self.data, self.image_size, self.grayscale, self.test_fraction]
+
+
+def checked_spec(state: PageState, spec: str) -> str:
+    """The data box's text, refused (DataError) when it names a folder outside the app's data roots."""
+    return allowed_spec(spec, (*state.data_roots, state.uploads), available_builtins())
+
+
+def describe_data(state: PageState, spec: str, image_size=32, grayscale=False, test_fraction=TEST_FRACTION):
+    """The data set's summary — for a folder, the whole check report (classes, sizes, modes, every file skipped
+    and why) — and a gallery of samples of each class."""
+    spec = checked_spec(state, spec)
+    options = dict(image_size=int(image_size), grayscale=bool(grayscale), test_fraction=float(test_fraction))
+    data = load_dataset(spec, **options)
+    gallery = []
+    for c, name in enumerate(data.class_names[:CLASSES_SHOWN]):
+        per_class = SAMPLES_PER_CLASS if data.labelled else SAMPLES_PER_CLASS * CLASSES_SHOWN // 2
+        rows = (data.train_labels == c).nonzero().flatten()[:per_class]
+        gallery += [(picture(data.train_images[i]), name) for i in rows.tolist()]
+    if Path(spec).is_dir():
+        report = check_folder(spec, options["image_size"], options["test_fraction"])
+        return f"{data.describe()}\n\n{check_markdown(report)}", gallery
+    return data.describe() + "".join(f"\n- {note}" for note in data.notes[:10]), gallery
+
+
+def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
+    """Lay out section 1 and wire it."""
+    gr.Markdown("## 1 · Data")
+    torchvision_names = ", ".join(SETS)
+    with gr.Row():
+        with gr.Column(scale=2):
+            data = gr.Dropdown([(label, name) for name, label in available_builtins().items()],
+                               value=TrainConfig.data, allow_custom_value=True, label="Data set", elem_id="data",
+                               info=f"A built-in set; the path of a folder of images (one sub-folder per class, or "
+                                    f"flat: unlabelled); or NAME:ROOT for a torchvision set under ROOT "
+                                    f"({torchvision_names}).")
+            upload = gr.File(label="…or upload a zip of images", file_types=[".zip"], type="filepath",
+                             elem_id="data-zip", height=90)
+            with gr.Row():
+                image_size = gr.Number(TrainConfig.image_size, precision=0, minimum=IMAGE_SIZES[0],
+                                       maximum=IMAGE_SIZES[1], label="Resolution (px)", elem_id="image-size")
+                grayscale = gr.Checkbox(TrainConfig.grayscale, label="Grey", elem_id="grayscale",
+                                        info="read every image in grey")
+                test_fraction = gr.Slider(0.05, 0.5, value=TrainConfig.test_fraction, step=0.05,
+                                          label="Held out for the k-NN and probes", elem_id="test-fraction",
+                                          info="of every class, where the data has no test/ folder")
+        data_info = gr.Markdown(elem_id="data-info")
+    samples = gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
+                         allow_preview=False)
+    controls = DataControls(data, image_size, grayscale, test_fraction)
+
+    def show_data(spec, size, grey, held_out):
+        try:
+            return describe_data(state, spec, size, grey, held_out)
+        except DataError as error:
+            gr.Warning(str(error))
+            return f"⚠️ {error}", []
+
+    def unpack(zip_file):
+        """The uploaded zip, unpacked into a folder of its own, becomes the data choice."""
+        if not zip_file:
+            return gr.skip()
+        stem = re.sub(r"[^\w.-]+", "_", Path(zip_file).stem)[:60] or "upload"
+        target, n = state.uploads / stem, 2
+        while target.exists():
+            target, n = state.uploads / f"{stem}-{n}", n + 1
+        try:
+            folder = unpack_zip(zip_file, target)
+        except DataError as error:
+            raise gr.Error(str(error))
+        return str(folder)
+
+    for control in controls.inputs:
+        control.change(show_data, controls.inputs, [data_info, samples], api_name="data" if control is data else False)
+    upload.upload(unpack, upload, data, api_name="upload_zip")
+    demo.load(show_data, controls.inputs, [data_info, samples], api_name=False)
+    return controls

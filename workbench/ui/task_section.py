@@ -1,0 +1,126 @@
+"""Sections 2 and 3 of the page — the pretext task (its card and its controls, built from the registry) and what
+the model sees (the preview, drawn by the task's own training code, with a trained run's answers).
+
+The task's parameters travel as one dict (`TaskControls.params`), whatever the task: each control writes its
+value into it, and the preview and Start read it. A new task module appears here without touching this file.
+"""
+
+from dataclasses import dataclass, fields
+from typing import Callable
+
+import gradio as gr
+import torch
+
+from ..data import DataError
+from ..pictures import task_preview
+from ..tasks import explanation, list_tasks, task_class
+from ..training import TrainConfig, task_defaults
+from .data_section import checked_spec
+from .state import PageState
+
+
+@dataclass
+class TaskControls:
+    """What the training section reads, and how it asks for the preview to be redrawn."""
+    task: gr.Dropdown
+    params: gr.JSON                # {parameter: value} of the chosen task
+    redraw_preview: Callable       # redraw_preview(event): that event redraws the preview
+
+
+def preset_for_this_machine(task_name: str):
+    return task_class(task_name).preset_for("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def card_markdown(task_name: str) -> str:
+    cls = task_class(task_name)
+    card = f"{explanation(task_name)}\n\n**Family:** {cls.info.family}"
+    if cls.info.knn_weak:
+        card += (" · *k-NN is known to be weak for this method's features: read the linear probe and "
+                 "fine-tuning numbers too.*")
+    return card
+
+
+def control_for(spec, value):
+    """A Gradio control for one task parameter, from its dataclass field, showing `value`."""
+    meta, label = spec.metadata, spec.name.replace("_", " ")
+    if meta["lab"]:
+        label, meta = f"🧪 {label} (collapse lab)", {**meta, "help": f"{meta['help']} Collapse lab: {meta['lab']}"}
+    if meta["choices"] is not None:
+        return gr.Dropdown(list(meta["choices"]), value=value, label=label, info=meta["help"])
+    if isinstance(spec.default, bool):
+        return gr.Checkbox(value, label=label, info=meta["help"])
+    if meta["low"] is not None and meta["high"] is not None:
+        return gr.Slider(meta["low"], meta["high"], value=value, step=meta["step"], label=label, info=meta["help"])
+    precision = 0 if isinstance(spec.default, int) else None
+    return gr.Number(value, label=label, info=meta["help"], precision=precision)
+
+
+def build_task(demo: gr.Blocks, state: PageState, data: gr.Dropdown) -> TaskControls:
+    """Lay out sections 2 and 3 and wire them; `data` is the data choice of section 1."""
+    tasks = list_tasks()
+    gr.Markdown("## 2 · Pretext task")
+    with gr.Row():
+        with gr.Column(scale=1):
+            task = gr.Dropdown([(t.title, t.name) for t in tasks], value=TrainConfig.task, label="Task",
+                               elem_id="task")
+            controls = {}  # (task, parameter) → its control
+            groups = []
+            for info in tasks:
+                defaults = task_defaults(info.name, TrainConfig.data)
+                with gr.Group(visible=info.name == TrainConfig.task) as group:
+                    for spec in fields(task_class(info.name).Params):
+                        controls[info.name, spec.name] = control_for(spec, defaults[spec.name])
+                groups.append(group)
+            # The chosen task's parameters; {} (an API call that names none) means the task's defaults.
+            params = gr.JSON({}, visible=False, elem_id="params")
+        task_card = gr.Markdown(elem_id="task-card")
+
+    gr.Markdown("## 3 · What the model sees")
+    with gr.Row():
+        preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0, scale=1)
+        redraw_button = gr.Button("Redraw", scale=1, elem_id="redraw")
+    preview = gr.Image(label="Inputs and targets, drawn by the training code", type="numpy", format="png",
+                       interactive=False, elem_id="preview", buttons=["download"])
+
+    def show_task(task_name, spec):
+        """The card, the task's controls at their defaults on this data, and the same values as the dict."""
+        defaults = task_defaults(task_name, spec)
+        values = [defaults[name] if owner == task_name else gr.skip() for owner, name in controls]
+        visible = [gr.Group(visible=t.name == task_name) for t in tasks]
+        return [card_markdown(task_name), defaults, *visible, *values]
+
+    def draw_preview(spec, task_name, seed, values):
+        """What training feeds the model — and, once the current run of this task has a checkpoint, what the
+        model answers (redrawn at each epoch's checkpoint while it trains)."""
+        run = state.manager.current
+        trained = run is not None and run.config.task == task_name and (run.out_dir / "model.safetensors").exists()
+        try:
+            return task_preview(checked_spec(state, spec), task_name, values or {}, seed,
+                                run.out_dir if trained else None)
+        except (DataError, ValueError) as error:
+            gr.Warning(str(error))
+            return None
+
+    def set_param(name):
+        return lambda values, value: {**(values or {}), name: value}
+
+    preview_inputs = [data, task, preview_seed, params]
+    card_outputs = [task_card, params, *groups, *controls.values()]
+    # A new task or data set sets the controls to their defaults there, then redraws the preview once; a
+    # control the user moves writes its value into the dict and redraws at once (.input: not fired by the
+    # programmatic updates of show_task).
+    task.change(show_task, [task, data], card_outputs, api_name="task").then(
+        draw_preview, preview_inputs, preview, api_name=False)
+    data.change(show_task, [task, data], card_outputs, api_name=False).then(
+        draw_preview, preview_inputs, preview, api_name=False)
+    demo.load(show_task, [task, data], card_outputs, api_name=False).then(
+        draw_preview, preview_inputs, preview, api_name=False)
+    redraw_button.click(draw_preview, preview_inputs, preview, api_name="preview")
+    for (_, name), control in controls.items():
+        control.input(set_param(name), [params, control], params, api_name=False).then(
+            draw_preview, preview_inputs, preview, api_name=False)
+
+    def redraw_preview(event):
+        event(draw_preview, preview_inputs, preview, api_name=False, show_progress="hidden")
+
+    return TaskControls(task, params, redraw_preview)
