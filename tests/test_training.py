@@ -10,17 +10,18 @@ import torch
 from safetensors.torch import load_file
 from small_data import shapes_folder
 
-from workbench import training
+from workbench import loop
 from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_task
 from workbench.probes import probe_run
-from workbench.training import JobManager, TrainConfig, TrainingRun, learning_rate_at
+from workbench.loop import learning_rate_at
+from workbench.training import JobManager, TrainConfig, TrainingRun
 
 
 def test_short_cpu_run_learns_shapes_and_writes_its_folder(tmp_path):
-    run = TrainingRun(TrainConfig(data="shapes", task="rotation", epochs=5, device="cpu", seed=0), tmp_path)
-    status = run.run()
+    config = TrainConfig(data="shapes", task="rotation", epochs=5, batch_size=32, device="cpu", seed=0)
+    status = TrainingRun(config, tmp_path).run()  # batch 32: twice the steps of the preset's 64, as quick
     assert status.state == "finished", status.message
-    assert status.step == status.total_steps == 5 * (5000 // 64)
+    assert status.step == status.total_steps == 5 * (5000 // 32)
     losses = [record["loss"] for record in status.steps]
     assert all(map(math.isfinite, losses))
     first, last = sum(losses[:50]) / 50, sum(losses[-50:]) / 50  # a trend over many steps, not one float
@@ -60,7 +61,7 @@ def test_one_run_at_a_time_and_stop_ends_it_cleanly(tmp_path):
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real_create_task = training.create_task
+    real_create_task = loop.create_task
 
     def task_that_diverges_in_epoch_two(*args, **kwargs):
         task = real_create_task(*args, **kwargs)
@@ -75,12 +76,45 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
         task.training_step = step
         return task
 
-    monkeypatch.setattr(training, "create_task", task_that_diverges_in_epoch_two)
+    monkeypatch.setattr(loop, "create_task", task_that_diverges_in_epoch_two)
     status = TrainingRun(TrainConfig(data="digits", epochs=3, device="cpu"), tmp_path).run()
     assert status.state == "failed" and "nan" in status.message.lower()
     assert "lower learning rate" in status.message
     weights = load_file(tmp_path / "model.safetensors")  # the checkpoint of epoch one, intact
     assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+def test_running_out_of_gpu_memory_fails_the_run_with_advice(tmp_path, monkeypatch):
+    real_create_task = loop.create_task
+
+    def task_too_big_for_the_gpu(*args, **kwargs):
+        task = real_create_task(*args, **kwargs)
+
+        def step(*args):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+        task.training_step = step
+        return task
+
+    monkeypatch.setattr(loop, "create_task", task_too_big_for_the_gpu)
+    status = TrainingRun(TrainConfig(data="digits", batch_size=256, device="cpu"), tmp_path).run()
+    assert status.state == "failed"
+    assert "out of memory" in status.message and "smaller batch size, e.g. 128" in status.message
+    assert RunFolder(tmp_path).read_metrics()["state"] == "failed"
+
+
+def test_listeners_hear_what_is_new_and_the_loss_is_read_every_few_steps(tmp_path):
+    run = TrainingRun(TrainConfig(data="digits", task="rotation", epochs=2, device="cpu"), tmp_path)
+    heard = []
+    run.listeners.append(lambda event, status: heard.append((event, status)))
+    status = run.run()
+    assert status.state == "finished", status.message
+    assert [record for event, s in heard if event == "step" for record in s.steps] == status.steps
+    assert [record for event, s in heard if event == "eval" for record in s.evals] == status.evals
+    logs = [s for event, s in heard if event == "step"]
+    assert all(0 < len(s.steps) <= loop.LOG_EVERY for s in logs)
+    assert len(logs) <= status.total_steps // loop.LOG_EVERY + status.epochs  # and where an epoch ends
+    assert [record["step"] for record in status.steps] == list(range(1, status.total_steps + 1))
+    assert status.gpu_memory_gb is None and heard[-1][0] == "end"
 
 
 @pytest.mark.parametrize("change, message", [

@@ -1,17 +1,15 @@
-"""The training engine: one pretraining run, in the foreground (CLI) or a background thread (the page).
+"""The training engine's face: a run's settings (`TrainConfig`), the job that runs it (`TrainingRun`: a thread,
+pause and stop, a status snapshot under a lock, events for listeners) and one job at a time per app
+(`JobManager`). The loop itself is `loop.train`; the run folder's files are `checkpoints.RunFolder`; several
+processes under torchrun are `distributed.World`.
 
-A `TrainingRun` loads its data, builds encoder and task, and loops over epochs. After every step it updates a
-`RunStatus` snapshot under a lock; after every epoch it measures k-NN accuracy and the collapse monitor on a
-fixed subset and writes a checkpoint. Whoever watches (the page's timer, the CLI's progress bar, a test)
-reads snapshots or listens to events; nobody reaches into the loop.
-
-The run folder (see `checkpoints.RunFolder`) gets a checkpoint at every epoch's end and when the run stops, only
-from finite weights. A checkpoint holds everything training depends on — optimiser state, counters, random
-generators — so `TrainingRun.resume_from` goes on along the very curve the run would have followed.
+Whoever watches (the page's timer, the CLI's progress bar, a test) reads `status()` snapshots or listens to
+events; nobody reaches into the loop. The run folder gets a checkpoint at every epoch's end and when the run
+stops, only from finite weights. A checkpoint holds everything training depends on — optimiser state, counters,
+random generators — so `TrainingRun.resume_from` goes on along the very curve the run would have followed.
 """
 
 import dataclasses
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,12 +20,11 @@ import torch
 
 from .checkpoints import RunFolder, TrainingState
 from .data import TEST_FRACTION, VIEW_PRESETS, check_options, load_dataset, resolve_data_path
-from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
-from .models import ENCODERS, create_encoder, default_encoder
-from .tasks import PretextTask, Progress, create_task, make_params, task_class
+from .distributed import World
+from .loop import Ending, train
+from .models import ENCODERS, default_encoder
+from .tasks import make_params, task_class
 from .tasks.parts.views import ViewParams
-
-EVAL_BANK, EVAL_QUERIES = 2000, 1000  # images used by the online k-NN after each epoch
 
 
 @dataclass
@@ -48,6 +45,8 @@ class TrainConfig:
     image_size: int = 32            # the resolution the images are read at, in pixels
     grayscale: bool = False         # every image in grey
     test_fraction: float = TEST_FRACTION  # held out for the k-NN where the data has no test split of its own
+    compile: bool = False           # torch.compile the encoder: slower to start, maybe faster after; off unless
+                                    # measured to pay on the machine (a GPU, a large encoder)
 
     def resolved(self) -> "TrainConfig":
         """Every value filled in: the task's preset for the device where the user set none; params typed."""
@@ -112,30 +111,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def learning_rate_at(step: int, total: int, peak: float) -> float:
-    """Linear warm-up over the first 5 % of steps, then cosine decay to zero."""
-    warmup = max(1, total // 20)
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def generator_states(gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """The states of every random generator training draws from: its own and torch's global ones."""
-    states = {"augment": gen.get_state(), "torch": torch.get_rng_state()}
-    if gen.device.type == "cuda":
-        states["cuda"] = torch.cuda.get_rng_state(gen.device)
-    return states
-
-
-def restore_generators(gen: torch.Generator, states: dict[str, torch.Tensor]) -> None:
-    gen.set_state(states["augment"])
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states:
-        torch.cuda.set_rng_state(states["cuda"], gen.device)
-
-
 @dataclass
 class RunStatus:
     state: str = "starting"         # starting, running, paused, finished, stopped, failed
@@ -151,8 +126,10 @@ class RunStatus:
     device: str = ""
     encoder: str = ""
     out_dir: str = ""
+    gpu_memory_gb: float | None = None  # the most GPU memory the run has held, in GiB (2**30 bytes); None on a CPU
+    # From `status()`: the whole history. In an event a listener gets: the records new since the last event.
     steps: list[dict] = field(default_factory=list)   # {"step", "epoch", "loss", "lr", "images_per_second", ...}
-    evals: list[dict] = field(default_factory=list)   # {"epoch", "step", "knn_top1", "feature_spread"}
+    evals: list[dict] = field(default_factory=list)   # {"epoch", "step", "knn_top1", "feature_spread", ...}
 
     @property
     def active(self) -> bool:
@@ -161,7 +138,10 @@ class RunStatus:
 
 class TrainingRun:
     """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread. With `resume=True` it goes on
-    from the checkpoint in `out_dir` (see `resume_from`)."""
+    from the checkpoint in `out_dir` (see `resume_from`).
+
+    `listeners` are called `listener(event, status)` from the training thread: event "step" (every few steps),
+    "eval" (after each evaluation) or "end"; `status` holds only the records new since the previous event."""
 
     def __init__(self, config: TrainConfig, out_dir: str | Path, resume: bool = False):
         config = config.resolved()
@@ -169,13 +149,17 @@ class TrainingRun:
         self.config = config
         self.out_dir = Path(out_dir)
         self.folder = RunFolder(self.out_dir)
-        self.device = resolve_device(config.device)
+        self.world = World.from_environment()  # one process, or one of torchrun's
+        self.device = self.world.device(resolve_device(config.device))
         # raises DataError with a clear message before anything starts
         self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
         images = len(self.dataset.pretrain_images)
         if config.batch_size > images:
             raise ValueError(f"batch size must be between 2 and {images} (the training images of "
                              f"{self.dataset.name}), got {config.batch_size}")
+        if config.batch_size % self.world.size:
+            raise ValueError(f"batch size must be a multiple of the {self.world.size} processes, each of which "
+                             f"trains on its share of it, got {config.batch_size}")
         self.steps_per_epoch = images // config.batch_size
         self.encoder_name = config.encoder
         self.listeners: list[Callable[[str, RunStatus], None]] = []
@@ -188,7 +172,6 @@ class TrainingRun:
                                  task=config.task, device=str(self.device), encoder=self.encoder_name,
                                  out_dir=str(self.out_dir))
         self._started = time.strftime("%Y-%m-%d %H:%M:%S")
-        self._eval_seconds = 0.0  # how long the last evaluation took: a time budget keeps that much for the last
         self._resumed = self.folder.load_training_state() if resume else None
         if self._resumed is not None:
             self._restore_history()
@@ -250,170 +233,76 @@ class TrainingRun:
             return dataclasses.replace(self._status, steps=list(self._status.steps),
                                        evals=list(self._status.evals))
 
-    # --- the loop ------------------------------------------------------------------------------------------
+    # --- the run -------------------------------------------------------------------------------------------
     def run(self) -> RunStatus:
         try:
-            self._train()
-        except Exception as error:  # the run fails, the app goes on: say what happened
-            self._update(state="failed", message=f"training failed: {type(error).__name__}: {error}")
-            if self.folder.config_file.is_file():
-                self._save()
+            self.world.start(self.device)
+            if self.world.main:
+                self.folder.write_config({**self.config.to_json(), "encoder_resolved": self.encoder_name})
+            with self._lock:
+                if self._status.state == "starting":  # it may have been paused already
+                    self._status.state = "running"
+            weights = self.folder.load_weights() if self._resumed is not None else None
+            ending = train(self.config, self.dataset, self.device, self, self.world, self._resumed, weights,
+                           self._status.elapsed_seconds)
+            self._finish(ending)
+        except torch.cuda.OutOfMemoryError:  # the run fails, the app goes on: say what to change
+            batch = self.config.batch_size
+            self._fail(f"the GPU ran out of memory at batch size {batch}: try a smaller batch size, e.g. "
+                       f"{max(2, batch // 2)}")
+        except Exception as error:
+            self._fail(f"training failed: {type(error).__name__}: {error}")
         finally:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()  # what the run held goes back to the app and the next run
+            self.world.end()
             self._emit("end")
         return self.status()
 
-    def _train(self):
-        cfg, device = self.config, self.device
-        budget = None if cfg.max_minutes is None else 60 * cfg.max_minutes  # seconds, pauses not counted
-        begin, paused = time.perf_counter(), 0.0
-        torch.manual_seed(cfg.seed)
-        gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        encoder = create_encoder(self.encoder_name, seed=cfg.seed)
-        task = create_task(cfg.task, encoder, **cfg.task_params).to(device)
-        task = task.to(memory_format=torch.channels_last)  # ~1.5x faster convolutions on a CPU
-        groups = task.param_groups(cfg.weight_decay)
-        if cfg.optimizer == "sgd":
-            optimizer = torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9)
-        else:
-            optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
+    # --- what the loop calls -------------------------------------------------------------------------------
+    def wait_while_paused(self) -> float:
+        """Block while paused; the seconds waited (neither training time nor budget)."""
+        if self._unpaused.is_set():
+            return 0.0
+        began = time.perf_counter()
+        self._unpaused.wait()
+        return time.perf_counter() - began
 
-        images = self.dataset.pretrain_images.to(device)  # uint8, the whole set: batches are cut on the device
-        batch_size, steps_per_epoch, total = cfg.batch_size, self.steps_per_epoch, self._status.total_steps
-        self.folder.write_config({**cfg.to_json(), "encoder_resolved": self.encoder_name})
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def logged(self, records: list[dict], **changes) -> None:
+        """New step records and where the run stands (step, epoch, speed, ETA, …)."""
         with self._lock:
-            if self._status.state == "starting":  # it may have been paused already
-                self._status.state = "running"
-        self._pick_eval_subset()
-        if self._resumed is None:
-            step, first_epoch, first_batch, order = 0, 1, 0, None
-            self._evaluate(task, epoch=0, step=0)
-        else:
-            step, first_epoch, first_batch, order = self._restore(task, optimizer, gen)
+            self._status.steps.extend(records)
+            for key, value in changes.items():
+                setattr(self._status, key, value)
+        self._emit("step", steps=records)
 
-        def embed_dataset():
-            return embed(task, images, device, normalize=False)
-
-        def checkpoint(batches_done):  # where the run stands now: everything a resume needs
-            return TrainingState(step, epoch, batches_done, order, optimizer.state_dict()["state"],
-                                 generator_states(gen))
-
-        use_amp = device.type == "cuda"  # bfloat16 autocast on GPUs; a CPU runs float32
-        first_step, previous_seconds = step, self._status.elapsed_seconds
-        clock, images_seen, busy_seconds = time.perf_counter(), 0, 0.0
-        setup_seconds = clock - begin
-        for epoch in range(first_epoch, cfg.epochs + 1):
-            if order is None:  # a new epoch; a resumed one goes on in its own order
-                task.on_epoch_start(Progress(step, total, epoch, cfg.epochs), embed_dataset)
-                order = torch.randperm(len(images), generator=gen, device=device)
-            for batch in range(first_batch, steps_per_epoch):
-                if not self._unpaused.is_set():
-                    paused_at = time.perf_counter()
-                    self._unpaused.wait()
-                    clock = time.perf_counter()  # paused time is neither training time nor budget
-                    paused += clock - paused_at
-                if self._stop.is_set():
-                    return self._finish("stopped", f"stopped at step {step} of {total}", task, checkpoint(batch))
-                schedule_total = total
-                if budget is not None:
-                    used = time.perf_counter() - begin - paused
-                    left = budget - used - self._eval_seconds  # the last evaluation must fit too
-                    if left <= 0:
-                        if self._status.evals[-1]["step"] != step:
-                            self._evaluate(task, epoch, step)
-                        return self._finish("finished", f"the {cfg.max_minutes:g}-minute time budget ended the "
-                                            f"run at step {step} of {total}", task, checkpoint(batch))
-                    if step > first_step:  # the schedule shrinks to the steps that fit at the pace so far
-                        pace = (used - setup_seconds) / (step - first_step)
-                        schedule_total = min(total, step + 1 + int(left / pace))
-                progress = Progress(step, total, epoch, cfg.epochs)
-                lr = learning_rate_at(step, schedule_total, cfg.learning_rate)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                indices = order[batch * batch_size:(batch + 1) * batch_size]
-                batch_images = images[indices].float().div_(255)
-                batch_images = batch_images.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                    out = task.training_step(batch_images, gen, progress, indices)
-                loss = out.loss.item()
-                if not math.isfinite(loss):
-                    return self._finish("failed", f"the loss became {loss} at step {step}: training stopped "
-                                        "and the last good checkpoint was kept. Try a lower learning rate.")
-                optimizer.zero_grad(set_to_none=True)
-                out.loss.backward()
-                task.before_optimizer_step(progress)
-                optimizer.step()
-                task.after_optimizer_step(progress)
-                step += 1
-                now = time.perf_counter()
-                busy_seconds += now - clock
-                clock = now
-                images_seen += batch_size
-                speed = images_seen / busy_seconds
-                metrics = {name: float(value) for name, value in out.metrics.items()}
-                record = {"step": step, "epoch": epoch, "loss": loss, "lr": lr, "images_per_second": speed,
-                          **metrics}
-                eta = (total - step) * batch_size / speed
-                if budget is not None:
-                    eta = min(eta, budget - (now - begin - paused))
-                with self._lock:
-                    s = self._status
-                    s.steps.append(record)
-                    s.step, s.epoch, s.images_per_second = step, epoch, speed
-                    s.elapsed_seconds = previous_seconds + busy_seconds
-                    s.eta_seconds = eta
-                self._emit("step")
-            self._evaluate(task, epoch, step)
-            self._save(task, checkpoint(steps_per_epoch), epoch_end=True)
-            first_batch, order = 0, None
-        self._finish("finished", f"finished {cfg.epochs} epochs in {previous_seconds + busy_seconds:.0f} s")
-
-    def _restore(self, task, optimizer, gen):
-        """Weights, optimiser state and random generators as the checkpoint left them; the step, epoch, batch
-        and image order to go on from."""
-        resumed = self._resumed
-        task.load_state_dict(self.folder.load_weights())
-        optimizer.load_state_dict({"state": resumed.optimizer, "param_groups": optimizer.state_dict()["param_groups"]})
-        restore_generators(gen, resumed.generators)
-        if resumed.batch == self.steps_per_epoch:  # saved at an epoch's end: the next one starts afresh
-            return resumed.step, resumed.epoch + 1, 0, None
-        return resumed.step, resumed.epoch, resumed.batch, resumed.order.to(self.device)
-
-    def _pick_eval_subset(self):
-        """A bank and queries drawn at random, stratified by class, once per run: a folder is stored in class
-        order, so its first 2,000 images may hold only a few of its classes."""
-        data, gen = self.dataset, torch.Generator().manual_seed(self.config.seed)
-        self._bank = stratified_sample(data.train_labels, EVAL_BANK, gen)
-        self._queries = stratified_sample(data.test_labels, EVAL_QUERIES, gen)
-
-    def _evaluate(self, task, epoch, step):
-        """Online k-NN accuracy and the collapse monitor on a fixed subset of the data."""
-        began, data = time.perf_counter(), self.dataset
-        queries = embed(task, data.test_images[self._queries], self.device)
-        accuracy = float("nan")  # not measured without labels; NaN keeps every reader's number formatting working
-        if data.labelled:
-            bank = embed(task, data.train_images[self._bank], self.device)
-            accuracy = knn_accuracy(bank, data.train_labels[self._bank], queries, data.test_labels[self._queries])
-        watched = queries  # what the loss compares, where a task's differs from its features (see embedding)
-        if type(task).embedding is not PretextTask.embedding:
-            watched = embed(task, data.test_images[self._queries], self.device, output="embedding")
+    def evaluated(self, record: dict) -> None:
         with self._lock:
-            self._status.evals.append({"epoch": epoch, "step": step, "knn_top1": accuracy,
-                                       "feature_spread": feature_spread(watched),
-                                       "effective_rank": effective_rank(watched)})
-        self._eval_seconds = time.perf_counter() - began
-        self._emit("eval")
+            self._status.evals.append(record)
+        self._emit("eval", evals=[record])
 
-    def _save(self, task=None, checkpoint: TrainingState | None = None, epoch_end=False, **final):
-        """metrics.json, then the checkpoint: a resume keeps the history up to its checkpoint's step."""
-        self.folder.write_metrics({**self._metrics(), **final})
-        if checkpoint is not None:
-            self.folder.save_checkpoint(task, checkpoint, epoch_end)
+    def save(self, task, checkpoint: TrainingState | None = None, epoch_end=False, **final) -> None:
+        """metrics.json, then the checkpoint: a resume keeps the history up to its checkpoint's step. Only
+        the main process writes."""
+        if self.world.main:
+            self.folder.write_metrics({**self._metrics(), **final})
+            if checkpoint is not None:
+                self.folder.save_checkpoint(task, checkpoint, epoch_end)
 
-    def _finish(self, state, message, task=None, checkpoint: TrainingState | None = None):
-        """End the run: its files, then its status. No checkpoint where the weights may be broken (a NaN) or
-        were just saved (an epoch's end)."""
-        self._save(task, checkpoint, state=state, message=message)
-        self._update(state=state, message=message, eta_seconds=0.0 if state == "finished" else None)
+    # --- the end -----------------------------------------------------------------------------------------
+    def _finish(self, ending: Ending):
+        """The run's files, then its status."""
+        self.save(ending.task, ending.checkpoint, state=ending.state, message=ending.message)
+        self._update(state=ending.state, message=ending.message,
+                     eta_seconds=0.0 if ending.state == "finished" else None)
+
+    def _fail(self, message: str):
+        self._update(state="failed", message=message)
+        if self.folder.config_file.is_file():
+            self.save(None)
 
     def _metrics(self) -> dict:
         with self._lock:
@@ -427,9 +316,11 @@ class TrainingRun:
             for key, value in changes.items():
                 setattr(self._status, key, value)
 
-    def _emit(self, event: str):
+    def _emit(self, event: str, steps: list[dict] = (), evals: list[dict] = ()):
+        """Tell the listeners what is new: a snapshot of the counters with only the new records."""
         if self.listeners:
-            status = self.status()
+            with self._lock:
+                status = dataclasses.replace(self._status, steps=list(steps), evals=list(evals))
             for listener in self.listeners:
                 listener(event, status)
 

@@ -1,0 +1,93 @@
+"""Training under torchrun: two real processes on the CPU (gloo), each on its share of every batch."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from workbench.distributed import World
+from workbench.loop import AUGMENT, SYNC_BATCHNORM_TASKS, seed_for
+from workbench.tasks import list_tasks
+from workbench.training import TrainConfig, TrainingRun
+
+# `python -m workbench train …`, with every process writing down, one line a step, the sum of its weights and
+# the image indices it trains on.
+RECORDING_TRAINER = """
+import os, sys
+from workbench import cli, loop
+
+real_create_task = loop.create_task
+
+def recording_task(*args, **kwargs):
+    task = real_create_task(*args, **kwargs)
+    real_step, seen = task.training_step, open(os.path.join(sys.argv[1], f"rank-{os.environ['RANK']}.txt"), "w")
+
+    def step(images, gen, progress, indices):
+        weights = sum(parameter.double().sum() for parameter in task.parameters())
+        seen.write(f"{weights.item()!r} " + " ".join(map(str, indices.tolist())) + "\\n")
+        seen.flush()
+        return real_step(images, gen, progress, indices)
+    task.training_step = step
+    return task
+
+loop.create_task = recording_task
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def test_two_processes_train_one_run_on_different_images(tmp_path):
+    seen, out = tmp_path / "seen", tmp_path / "runs" / "two"
+    seen.mkdir()
+    script = tmp_path / "trainer.py"
+    script.write_text(RECORDING_TRAINER)
+    epochs, batch = 3, 32
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", str(script),
+               str(seen), "train", "--data", "digits", "--task", "rotation", "--epochs", str(epochs),
+               "--batch-size", str(batch), "--device", "cpu", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]  # torchrun exits 0 only if both processes did
+
+    assert [path.parent for path in tmp_path.rglob("config.json")] == [out]  # one run folder, rank 0's
+    assert [path.name for path in out.rglob("*.safetensors") if path.parent == out] == ["model.safetensors"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    steps_per_epoch = 1437 // batch  # the global batch, as in one process: digits has 1,437 training images
+    assert metrics["state"] == "finished" and len(metrics["steps"]) == epochs * steps_per_epoch
+    losses = torch.tensor([record["loss"] for record in metrics["steps"]])
+    first, last = losses[:20].mean(), losses[-20:].mean()  # a trend over many steps, not one float
+    assert last < first - 0.1, f"mean loss went from {first:.3f} to {last:.3f}"
+    assert metrics["evals"][-1]["knn_top1"] > 0.5
+
+    lines = [[line.split() for line in (seen / f"rank-{rank}.txt").read_text().splitlines()] for rank in (0, 1)]
+    assert len(lines[0]) == len(lines[1]) == epochs * steps_per_epoch
+    weights = [[line[0] for line in rank] for rank in lines]
+    assert weights[0] == weights[1] and len(set(weights[0])) > 1  # the same weights at every step, changing
+    ranks = [[line[1:] for line in rank] for rank in lines]
+    for zero, one in zip(*ranks):  # each its half of the global batch, none shared
+        assert len(zero) == len(one) == batch // 2 and not set(zero) & set(one)
+    first_epoch = {index for rank in ranks for step in rank[:steps_per_epoch] for index in step}
+    assert len(first_epoch) == steps_per_epoch * batch  # an epoch shows every image at most once
+
+
+def test_each_process_has_its_share_of_the_batch_and_its_own_augmentations():
+    batch = torch.arange(64)
+    shares = [World(size=4, rank=rank).share(batch) for rank in range(4)]
+    assert torch.equal(torch.cat(shares), batch)
+    assert len({seed_for(0, AUGMENT, rank) for rank in range(4)}) == 4
+    assert World.from_environment().size >= 1
+
+
+def test_batch_norm_is_synchronised_for_the_methods_that_compare_images_in_a_batch():
+    names = {info.name for info in list_tasks()}
+    assert SYNC_BATCHNORM_TASKS <= names
+    assert {"simclr", "byol", "dino"} <= SYNC_BATCHNORM_TASKS and "rotation" not in SYNC_BATCHNORM_TASKS
+
+
+def test_a_batch_that_does_not_split_evenly_over_the_processes_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(ValueError, match="multiple of the 3 processes"):
+        TrainingRun(TrainConfig(data="digits", batch_size=64, device="cpu"), tmp_path)
+    assert not any(tmp_path.iterdir())
