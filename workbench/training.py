@@ -35,7 +35,7 @@ class TrainConfig:
     encoder: str = "auto"           # "auto": the task's own, else small_cnn on a CPU and resnet18 on a GPU
     # None: the task's preset for the device (see `tasks --json`); a value overrides it.
     epochs: int | None = None
-    batch_size: int | None = None
+    batch_size: int | None = None   # images a step; under torchrun the global batch, each process its share
     learning_rate: float | None = None  # peak, after a linear warm-up, then a cosine decay to zero
     weight_decay: float | None = None
     optimizer: str | None = None    # "adamw" or "sgd"

@@ -1,0 +1,206 @@
+"""The engine's speed, measured side by side in this one process, alternating, on SimCLR with the same encoder.
+
+1. The engine against a bare PyTorch loop: the same task, batch and pre-made views (made once, so no
+   augmentation is timed), the same AdamW. "Engine but the k-NN": a real run's images/s in all but its online
+   evaluations (steps, logs, metrics, checkpoints); its ratio to the bare loop's (the goal: ≥ 0.95).
+   "k-NN and bookkeeping": the share of an epoch's time that is not the bare loop's work — the online k-NN and
+   collapse monitor, metrics and checkpoint, logs (the goal: ≤ 5 %).
+2. Ours against the pipeline people use today: lightly's `SimCLRTransform` (set to our views' strengths) in a
+   torch DataLoader with 2 workers and its `NTXentLoss`, against our step (uint8 images on the device, batched
+   augmentation, `task.training_step`), both on our encoder and projection head: images/s and their ratio (the
+   goal: ≥ 3×).
+
+    python benchmarks/engine_speed.py [--batch-size 256] [--epochs 2] [--steps 20] [--rounds 2] [--device cpu]
+
+Timings on a machine shared with other work are noisy: each figure is the median of `--rounds` alternations.
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+
+from workbench import loop
+from workbench.models import create_encoder
+from workbench.tasks import Progress, create_task
+from workbench.training import TrainConfig, TrainingRun
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def simclr(device):
+    torch.manual_seed(0)
+    task = create_task("simclr", create_encoder("small_cnn", seed=0)).to(device)
+    return task.to(memory_format=torch.channels_last)
+
+
+def bare_loop(task, views, steps, device) -> float:
+    """Seconds for `steps` plain PyTorch steps on the same views."""
+    optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
+    use_amp = device.type == "cuda"
+    sync(device)
+    began = time.perf_counter()
+    for _ in range(steps):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            loss = task.loss(views, Progress()).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    sync(device)
+    return time.perf_counter() - began
+
+
+def engine_run(views, args, out_dir) -> dict:
+    """A real run of the engine (TrainingRun, loop, run folder) whose task is fed the pre-made views; seconds in
+    all, in evaluation, and steps done."""
+    real_create_task, real_evaluate = loop.create_task, loop.OnlineEvaluation.__call__
+    evaluation_seconds = []
+
+    def fed_premade_views(*a, **k):
+        task = real_create_task(*a, **k)
+        task.make_inputs = lambda images, gen, indices=None: views
+        return task
+
+    def timed_evaluation(self, *a):
+        began = time.perf_counter()
+        record = real_evaluate(self, *a)
+        evaluation_seconds.append(time.perf_counter() - began)
+        return record
+
+    loop.create_task, loop.OnlineEvaluation.__call__ = fed_premade_views, timed_evaluation
+    try:
+        run = TrainingRun(TrainConfig(data="shapes", task="simclr", epochs=args.epochs, batch_size=args.batch_size,
+                                      device=args.device, seed=0), out_dir)
+        began = time.perf_counter()
+        status = run.run()
+        seconds = time.perf_counter() - began
+    finally:
+        loop.create_task, loop.OnlineEvaluation.__call__ = real_create_task, real_evaluate
+    assert status.state == "finished", status.message
+    return {"seconds": seconds, "evaluation": sum(evaluation_seconds), "first_evaluation": evaluation_seconds[0],
+            "steps": status.step, "steps_per_epoch": status.step // args.epochs}
+
+
+def engine_against_bare_loop(args, device):
+    from workbench.data.shapes import generate_shapes
+
+    images, _ = generate_shapes(args.batch_size)
+    task = simclr(device)
+    batch = images.to(device).float().div_(255).contiguous(memory_format=torch.channels_last)
+    views = task.make_inputs(batch, torch.Generator(device=device).manual_seed(0))
+    bare_loop(task, views, 3, device)  # warm-up
+    engine, bare = [], []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as out_dir:
+            engine.append(engine_run(views, args, out_dir))
+        bare.append(bare_loop(simclr(device), views, engine[-1]["steps"], device) / engine[-1]["steps"])
+    per_step_bare = statistics.median(bare)
+    # An epoch: the run's time but its first evaluation (at step 0, before any epoch), over its epochs.
+    per_step_engine = statistics.median((e["seconds"] - e["evaluation"]) / e["steps"] for e in engine)
+    epoch = statistics.median((e["seconds"] - e["first_evaluation"]) / args.epochs for e in engine)
+    steps_per_epoch = engine[0]["steps_per_epoch"]
+    b = args.batch_size
+    print(f"1. SimCLR, small_cnn, batch {b}, pre-made views, {steps_per_epoch} steps an epoch, {args.epochs} epochs, "
+          f"median of {args.rounds}")
+    print(f"   bare PyTorch loop    {b / per_step_bare:8.0f} img/s")
+    print(f"   engine but the k-NN  {b / per_step_engine:8.0f} img/s   ratio {per_step_bare / per_step_engine:5.2f}"
+          "   (goal ≥ 0.95)")
+    share = 1 - steps_per_epoch * per_step_bare / epoch
+    knn = statistics.median((e["evaluation"] - e["first_evaluation"]) / args.epochs for e in engine) / epoch
+    print(f"   an epoch: {epoch:.2f} s, of which k-NN and bookkeeping {100 * share:.1f} %   (goal ≤ 5 %; "
+          f"the k-NN alone {100 * knn:.1f} %)")
+
+
+def lightly_against_ours(args, device):
+    from lightly.loss import NTXentLoss
+    from lightly.transforms import SimCLRTransform
+    from PIL import Image
+
+    from workbench.data.shapes import generate_shapes
+
+    b, steps = args.batch_size, args.steps
+    images, _ = generate_shapes(b * (steps + 2))
+    p = simclr(device).params
+    s = p.color_jitter
+    transform = SimCLRTransform(input_size=32, cj_prob=p.jitter_probability, cj_strength=s, min_scale=p.crop_min_scale,
+                                random_gray_scale=p.grayscale_probability, gaussian_blur=0.0, normalize=None)
+    pictures = [Image.fromarray(image.permute(1, 2, 0).numpy()) for image in images]
+
+    class Pictures(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(pictures)
+
+        def __getitem__(self, i):
+            return transform(pictures[i])
+
+    criterion = NTXentLoss(temperature=p.temperature)
+
+    def theirs():
+        task = simclr(device)
+        optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
+        loader = torch.utils.data.DataLoader(Pictures(), batch_size=b, shuffle=True, num_workers=2, drop_last=True,
+                                             persistent_workers=False)
+        batches = iter(loader)
+        next(batches)  # the workers' start, not timed
+        sync(device)
+        began = time.perf_counter()
+        for _ in range(steps):
+            view1, view2 = (v.to(device).contiguous(memory_format=torch.channels_last) for v in next(batches))
+            z = task.projector(task.encoder(torch.cat([view1, view2])))
+            loss = criterion(z[:b], z[b:])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        sync(device)
+        return steps * b / (time.perf_counter() - began)
+
+    def ours():
+        task = simclr(device)
+        optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
+        on_device, gen = images.to(device), torch.Generator(device=device).manual_seed(0)
+        sync(device)
+        began = time.perf_counter()
+        for i in range(steps):
+            batch = on_device[i * b:(i + 1) * b].float().div_(255).contiguous(memory_format=torch.channels_last)
+            loss = task.training_step(batch, gen).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        sync(device)
+        return steps * b / (time.perf_counter() - began)
+
+    speeds = {"lightly": [], "ours": []}
+    for _ in range(args.rounds):
+        speeds["lightly"].append(theirs())
+        speeds["ours"].append(ours())
+    theirs_speed, ours_speed = (statistics.median(speeds[name]) for name in ("lightly", "ours"))
+    print(f"2. SimCLR, small_cnn, batch {b}, {steps} steps, median of {args.rounds}")
+    print(f"   lightly (SimCLRTransform, DataLoader with 2 workers, NTXentLoss)  {theirs_speed:8.0f} img/s")
+    print(f"   ours (uint8 on the device, batched augmentation)                  {ours_speed:8.0f} img/s   "
+          f"ratio {ours_speed / theirs_speed:5.2f}x   (goal ≥ 3x)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of each engine run (1.)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps of each pipeline (2.)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations; each figure is their median")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--only", choices=["engine", "lightly"], help="run one of the two comparisons")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    print(f"device {device}, {torch.get_num_threads()} threads; a shared machine makes these figures noisy")
+    if args.only != "lightly":
+        engine_against_bare_loop(args, device)
+    if args.only != "engine":
+        lightly_against_ours(args, device)
+
+
+if __name__ == "__main__":
+    main()
