@@ -90,13 +90,16 @@ def cmd_train(args):
                                  learning_rate=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer,
                                  device=args.device, seed=args.seed, max_minutes=args.max_minutes,
                                  image_size=args.image_size, grayscale=args.grayscale,
-                                 test_fraction=args.test_fraction)
+                                 test_fraction=args.test_fraction, compile=bool(args.compile))
             run = TrainingRun(config, args.out or new_run_folder(config.task))
     except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
+    if not run.world.main:  # one of torchrun's processes: rank 0 speaks for all
+        return 0 if run.run().state == "finished" else 1
     cfg = run.config
+    processes = f" · {run.world.size} processes" if run.world.size > 1 else ""
     print(f"{run.dataset.describe()}\ntask {cfg.task} · encoder {run.encoder_name} · device {run.device} · "
-          f"{cfg.epochs} epochs, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.learning_rate:g}"
+          f"{cfg.epochs} epochs, batch {cfg.batch_size}{processes}, {cfg.optimizer} lr {cfg.learning_rate:g}"
           + (f" · at most {cfg.max_minutes:g} min" if cfg.max_minutes else "")
           + (f" · going on from step {run.status().step}" if args.resume else ""), file=sys.stderr)
     for note in run.dataset.notes:
@@ -281,6 +284,8 @@ def build_parser():
     train.add_argument("--seed", type=int, default=default.seed)
     train.add_argument("--max-minutes", type=float,
                        help="time budget: stop there with a checkpoint, the learning-rate schedule fitted to it")
+    train.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                       help="torch.compile the encoder (default: off; slower to start, can pay on a GPU)")
     train.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="a task parameter, e.g. --param temperature=0.2 (see `tasks --json`)")
     train.set_defaults(func=cmd_train)
