@@ -12,6 +12,7 @@ from PIL import Image
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from test_data_corpus import make_corpus
+from test_data_sources import _write_mnist_files
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +137,14 @@ def test_an_uploaded_zip_becomes_the_data_and_its_report_is_shown(client, tmp_pa
         client.predict(handle_file(str(escaping)), api_name="/upload_zip")
 
 
+def test_a_torchvision_set_on_disk_is_data_and_a_download_is_asked_for(client, tmp_path):
+    _write_mnist_files(tmp_path / "MNIST" / "raw", gzipped=False)
+    info, gallery = client.predict(f"mnist:{tmp_path}", api_name="/data")
+    assert "30 training and 20 test images, 10 classes" in info and len(gallery) == 20
+    info, _ = client.predict(f"cifar10:{tmp_path}", api_name="/data")  # not there, and no download asked for
+    assert "CIFAR-10" in info and "cifar-10-batches-py" in info
+
+
 def test_the_page_reports_every_bad_file_of_a_folder_and_loads_the_rest(client, tmp_path):
     reasons = make_corpus(tmp_path / "corpus", tmp_path / "outside")
     info, gallery = client.predict(str(tmp_path / "corpus"), api_name="/data")
@@ -160,3 +169,24 @@ def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):
     assert "no_such_knob" in message
     info, _ = client.predict("shapes", api_name="/data")
     assert "shapes" in info
+
+
+def test_a_page_started_with_auth_lets_in_only_who_gives_the_password(tmp_path):
+    from conftest import free_port
+    from workbench.ui.app import serve
+
+    port = free_port()
+    demo = serve(port=port, runs_root=tmp_path / "runs", block=False, auth=("teacher", "s3cret"),
+                 data_roots=[tmp_path])
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception):
+            Client(url, verbose=False)  # no password: not even the API's description
+        with pytest.raises(Exception):
+            Client(url, auth=("teacher", "wrong"), verbose=False)
+        client = Client(url, auth=("teacher", "s3cret"), verbose=False)
+        info, _ = client.predict("shapes", api_name="/data")
+        assert "5,000 training" in info
+        client.close()
+    finally:
+        demo.close()

@@ -192,12 +192,12 @@ def test_the_map_document_carries_each_points_image_and_true_neighbours(digits_r
 
 def test_evolution_maps_random_init_and_every_saved_epoch_as_one_animated_figure(digits_run):
     result = evolution(digits_run, sample=200)
-    assert result["epochs"] == [0, 1, 2]  # random init, then history/
+    assert result["frames"] == ["random init", "epoch 1", "epoch 2"]  # then history/; the run ended on epoch 2
     assert all(coords.shape == (result["shown"], 2) for coords in result["coords"])
     assert all(0 <= accuracy <= 1 for accuracy in result["knn_top1"])
     figure = evolution_figure(result)
     assert [frame.name for frame in figure.frames] == ["0", "1", "2"]
-    assert [step.label for step in figure.layout.sliders[0].steps] == ["init", "1", "2"]
+    assert [step.label for step in figure.layout.sliders[0].steps] == ["random init", "epoch 1", "epoch 2"]
     assert "random init" in figure.layout.title.text and "epoch 2" in figure.frames[2].layout.title.text
     first, last = result["coords"][0], result["coords"][-1]
     assert not np.allclose(first, last)  # the map moves as the encoder learns

@@ -110,6 +110,11 @@ class RunFolder:
         """The epochs whose weights history/ holds, oldest first."""
         return sorted(int(path.stem.removeprefix("epoch-")) for path in self.history_dir.glob("epoch-*.safetensors"))
 
+    def history_step(self, epoch: int) -> int:
+        """The training step at which history/ saved `epoch`'s weights."""
+        with safe_open(self.history_dir / f"epoch-{epoch:04d}.safetensors", framework="pt") as f:
+            return int((f.metadata() or {})["step"])
+
     def load_task(self, device="cpu", trained: bool = True, epoch: int | None = None):
         """The whole task (encoder, heads, target networks, state) rebuilt from config.json, and the config:
         with the last checkpoint's weights, those of an `epoch` in history/, or (`trained=False`) the seed's

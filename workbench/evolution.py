@@ -16,25 +16,28 @@ BANK = 5000  # training images the k-NN of each epoch compares with
 
 
 def evolution(run_dir, sample: int = 1000, n_neighbors: int = 15, min_dist: float = 0.1, device="cpu") -> dict:
-    """{"epochs": [0, …], "coords": [(n, 2) per epoch], "knn_top1": [per epoch], "labels", "class_names",
-    "shown", "total"}; epoch 0 is the network at random initialisation."""
+    """{"frames": [label per map], "coords": [(n, 2) per map], "knn_top1": [per map], "labels", "class_names",
+    "shown", "total"}: the network at random initialisation, at the end of each epoch in history/, and at the
+    last checkpoint when that came later (a run stopped in the middle of an epoch)."""
     folder = RunFolder(run_dir)
     config = folder.read_config()
-    epochs = [0] + folder.history()
-    if len(epochs) < 2:
-        raise FileNotFoundError(f"{run_dir} has no epoch in history/ yet: let it train one epoch first")
+    epochs = folder.history()
+    frames = [("random init", dict(trained=False))] + [(f"epoch {e}", dict(epoch=e)) for e in epochs]
+    last_step = folder.load_training_state().step
+    if not epochs or folder.history_step(epochs[-1]) != last_step:
+        frames.append((f"step {last_step:,} (last checkpoint)", {}))
     dataset = load_run_data(config)
     indices = stratified_sample(dataset.test_labels, sample, torch.Generator().manual_seed(0))
     images, labels = dataset.test_images[indices], dataset.test_labels[indices]
     bank = stratified_sample(dataset.train_labels, BANK, torch.Generator().manual_seed(1))
     coords, accuracies, layout = [], [], None
-    for epoch in epochs:
-        task, _ = folder.load_task(device, trained=epoch > 0, epoch=epoch or None)
+    for _, weights in frames:
+        task, _ = folder.load_task(device, **weights)
         features = embed(task, images, device)
         accuracies.append(knn_accuracy(embed(task, dataset.train_images[bank], device), dataset.train_labels[bank],
                                        features, labels))
         layout = umap_2d(features.numpy(), n_neighbors, min_dist=min_dist, init=layout)
         coords.append(layout)
-    return {"epochs": epochs, "coords": coords, "knn_top1": accuracies, "labels": labels.numpy(),
-            "class_names": list(dataset.class_names), "shown": len(indices), "total": len(dataset.test_labels),
-            "task": config["task"], "data": dataset.name}
+    return {"frames": [label for label, _ in frames], "coords": coords, "knn_top1": accuracies,
+            "labels": labels.numpy(), "class_names": list(dataset.class_names), "shown": len(indices),
+            "total": len(dataset.test_labels), "task": config["task"], "data": dataset.name}

@@ -88,11 +88,10 @@ def evolution_figure(result: dict) -> go.Figure:
                            hoverinfo="name") for c, name in enumerate(names)]
 
     def caption(i):
-        epoch = result["epochs"][i]
-        return f"{'random init' if epoch == 0 else f'epoch {epoch}'} · k-NN top-1 {result['knn_top1'][i]:.3f}"
+        return f"{result['frames'][i]} · k-NN top-1 {result['knn_top1'][i]:.3f}"
 
-    frames = [go.Frame(data=traces(coords), name=str(epoch), layout=dict(title_text=caption(i)))
-              for i, (epoch, coords) in enumerate(zip(result["epochs"], result["coords"]))]
+    frames = [go.Frame(data=traces(coords), name=str(i), layout=dict(title_text=caption(i)))
+              for i, coords in enumerate(result["coords"])]
     every = np.concatenate(result["coords"])
     fig = go.Figure(data=frames[0].data, frames=frames)
     _layout(fig, caption(0), "", "", height=560)
@@ -106,11 +105,11 @@ def evolution_figure(result: dict) -> go.Figure:
         updatemenus=[dict(type="buttons", x=0, y=-0.08, xanchor="left", direction="left", buttons=[
             dict(label="▶ play", method="animate", args=[None, play]),
             dict(label="❚❚", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
-        sliders=[dict(x=0.12, len=0.88, y=-0.04, currentvalue=dict(prefix=""), steps=[
-            dict(label="init" if epoch == 0 else str(epoch), method="animate",
-                 args=[[str(epoch)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
-                                          transition=dict(duration=300))])
-            for epoch in result["epochs"]])])
+        sliders=[dict(x=0.12, len=0.88, y=-0.04, currentvalue=dict(visible=False), steps=[
+            dict(label=label.split(" (")[0], method="animate",
+                 args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                      transition=dict(duration=300))])
+            for i, label in enumerate(result["frames"])])])
     return fig
 
 

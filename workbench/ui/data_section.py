@@ -16,7 +16,7 @@ from ..data import IMAGE_SIZES, TEST_FRACTION, DataError, available_builtins, lo
 from ..data.archive import unpack_zip
 from ..data.check import check_folder, check_markdown
 from ..data.roots import allowed_spec
-from ..data.torchvision_sets import SETS
+from ..data.torchvision_sets import SETS, parse_spec
 from ..pictures import picture
 from ..training import TrainConfig
 from .state import PageState
@@ -42,12 +42,13 @@ def checked_spec(state: PageState, spec: str) -> str:
     return allowed_spec(spec, (*state.data_roots, state.uploads), available_builtins())
 
 
-def describe_data(state: PageState, spec: str, image_size=32, grayscale=False, test_fraction=TEST_FRACTION):
+def describe_data(state: PageState, spec: str, image_size=32, grayscale=False, test_fraction=TEST_FRACTION,
+                  download=False):
     """The data set's summary — for a folder, the whole check report (classes, sizes, modes, every file skipped
-    and why) — and a gallery of samples of each class."""
+    and why) — and a gallery of samples of each class. `download`: fetch a torchvision set that is not on disk."""
     spec = checked_spec(state, spec)
     options = dict(image_size=int(image_size), grayscale=bool(grayscale), test_fraction=float(test_fraction))
-    data = load_dataset(spec, **options)
+    data = load_dataset(spec, **options, download=bool(download) and parse_spec(spec) is not None)
     gallery = []
     for c, name in enumerate(data.class_names[:CLASSES_SHOWN]):
         per_class = SAMPLES_PER_CLASS if data.labelled else SAMPLES_PER_CLASS * CLASSES_SHOWN // 2
@@ -80,14 +81,16 @@ def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
                 test_fraction = gr.Slider(0.05, 0.5, value=TrainConfig.test_fraction, step=0.05,
                                           label="Held out for the k-NN and probes", elem_id="test-fraction",
                                           info="of every class, where the data has no test/ folder")
+                download = gr.Checkbox(False, label="Download if missing", elem_id="download",
+                                       info="a torchvision set not yet under ROOT, when the network allows")
         data_info = gr.Markdown(elem_id="data-info")
     samples = gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
                          allow_preview=False)
     controls = DataControls(data, image_size, grayscale, test_fraction)
 
-    def show_data(spec, size, grey, held_out):
+    def show_data(spec, size, grey, held_out, fetch):
         try:
-            return describe_data(state, spec, size, grey, held_out)
+            return describe_data(state, spec, size, grey, held_out, fetch)
         except DataError as error:
             gr.Warning(str(error))
             return f"⚠️ {error}", []
@@ -106,8 +109,9 @@ def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
             raise gr.Error(str(error))
         return str(folder)
 
-    for control in controls.inputs:
-        control.change(show_data, controls.inputs, [data_info, samples], api_name="data" if control is data else False)
+    shown_inputs = [*controls.inputs, download]
+    for control in shown_inputs:
+        control.change(show_data, shown_inputs, [data_info, samples], api_name="data" if control is data else False)
     upload.upload(unpack, upload, data, api_name="upload_zip")
-    demo.load(show_data, controls.inputs, [data_info, samples], api_name=False)
+    demo.load(show_data, shown_inputs, [data_info, samples], api_name=False)
     return controls

@@ -35,8 +35,7 @@ def status_markdown(status) -> str:
                                        else f"k-NN top-1 {status.evals[-1]['knn_top1']:.3f}")
     spread = (f"collapse monitor: spread {status.evals[-1]['feature_spread']:.2f} × 1/√d (≈1 healthy, → 0 "
               f"collapsed), effective rank {status.evals[-1]['effective_rank']:.1f}" if status.evals else "")
-    memory = (f"GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB at most"
-              if status.device.startswith("cuda") and torch.cuda.is_available() else "")
+    memory = f"GPU memory {status.gpu_memory_gb:.1f} GiB at most" if status.gpu_memory_gb is not None else ""
     line = " · ".join(part for part in (done, speed, eta, knn, spread, memory) if part)
     message = f"\n\n{status.message}" if status.message else ""
     return (f"**{status.state.upper()}** — {line}  \n`{status.out_dir}` on {status.device} "
