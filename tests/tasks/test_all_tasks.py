@@ -118,12 +118,7 @@ def test_bad_parameters_are_refused_with_the_reason():
         make_params(cls, {"temperature": "lots"})
 
 
-DINO_DEFECT = pytest.mark.xfail(reason="open defect: DINO's teacher output goes flat on Shapes (issue 7 notes)",
-                                strict=False)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=DINO_DEFECT) if n == "dino" else n
-                                  for n in JOINT_EMBEDDING])
+@pytest.mark.parametrize("name", JOINT_EMBEDDING)
 def test_one_epoch_on_shapes_spreads_the_embeddings_out(name, tmp_path):
     """A random network points every image in nearly the same direction (feature spread ≈ 0.1). One epoch of a
     joint-embedding method through the engine, with its own preset, must spread the images out — read off the

@@ -20,7 +20,7 @@ def build(**params):
 
 
 def test_loss_and_centre_match_lightly_over_two_steps():
-    task = build(outputs=32, local_crops=2).double()
+    task = build(outputs=32, local_crops=2, warmup_teacher_temperature=0.04).double()
     x = images(8).double()
     # A fresh lightly loss: its centre starts at zero like ours; teacher sees 2 global views, student all 4.
     oracle = DINOLoss(output_dim=32, warmup_teacher_temp=0.04, teacher_temp=0.04, student_temp=0.1,
@@ -48,7 +48,7 @@ def test_centre_follows_its_formula_and_round_trips():
 
 
 def test_teacher_is_an_exponential_moving_average_of_the_student():
-    task = build()
+    task = build(momentum=0.996)
     with torch.no_grad():
         for p in task.encoder.parameters():
             p.add_(torch.randn_like(p))
@@ -93,7 +93,6 @@ def test_matching_distributions_score_their_entropy_and_the_centre_is_subtracted
                         rel_tol=1e-9)
 
 
-@pytest.mark.xfail(reason="open defect: on Shapes DINO's teacher output goes flat (entropy → ln K) and the student learns nothing — measured, not yet fixed (issue 7 notes)", strict=False)
 def test_loss_falls_when_overfitting_one_batch():
     torch.manual_seed(0)
     task = build(outputs=64)
