@@ -39,7 +39,9 @@ def preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
             cell_picture = picture(image)
             grid.paste(Image.fromarray(cell_picture),
                        (left + (cell - cell_picture.shape[1]) // 2, top + (cell - cell_picture.shape[0]) // 2))
-            draw.text((left + cell / 2, top + cell + 3), caption, fill="#374151", font=font, anchor="mt")
+            # Pillow's bundled font has no arrow: "applied → predicted" is drawn as "applied -> predicted".
+            draw.text((left + cell / 2, top + cell + 3), caption.replace("→", "->"), fill="#374151", font=font,
+                      anchor="mt")
     return np.asarray(grid)
 
 

@@ -65,25 +65,25 @@ def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
     gr.Markdown("## 1 · Data")
     torchvision_names = ", ".join(SETS)
     with gr.Row():
-        with gr.Column(scale=2):
+        with gr.Column(scale=3):
             data = gr.Dropdown([(label, name) for name, label in available_builtins().items()],
                                value=TrainConfig.data, allow_custom_value=True, label="Data set", elem_id="data",
                                info=f"A built-in set; the path of a folder of images (one sub-folder per class, or "
                                     f"flat: unlabelled); or NAME:ROOT for a torchvision set under ROOT "
                                     f"({torchvision_names}).")
             upload = gr.File(label="…or upload a zip of images", file_types=[".zip"], type="filepath",
-                             elem_id="data-zip", height=90)
-            with gr.Row():
-                image_size = gr.Number(TrainConfig.image_size, precision=0, minimum=IMAGE_SIZES[0],
-                                       maximum=IMAGE_SIZES[1], label="Resolution (px)", elem_id="image-size")
-                grayscale = gr.Checkbox(TrainConfig.grayscale, label="Grey", elem_id="grayscale",
-                                        info="read every image in grey")
-                test_fraction = gr.Slider(0.05, 0.5, value=TrainConfig.test_fraction, step=0.05,
-                                          label="Held out for the k-NN and probes", elem_id="test-fraction",
-                                          info="of every class, where the data has no test/ folder")
-                download = gr.Checkbox(False, label="Download if missing", elem_id="download",
-                                       info="a torchvision set not yet under ROOT, when the network allows")
+                             elem_id="data-zip", height=120)
         data_info = gr.Markdown(elem_id="data-info")
+    with gr.Row():
+        image_size = gr.Number(TrainConfig.image_size, precision=0, minimum=IMAGE_SIZES[0], maximum=IMAGE_SIZES[1],
+                               label="Resolution (px)", elem_id="image-size", scale=1)
+        test_fraction = gr.Slider(0.05, 0.5, value=TrainConfig.test_fraction, step=0.05, scale=2,
+                                  label="Held out for the k-NN and probes", elem_id="test-fraction",
+                                  info="of every class, where the data has no test/ folder")
+        grayscale = gr.Checkbox(TrainConfig.grayscale, label="Grey", elem_id="grayscale", scale=1,
+                                info="read every image in grey")
+        download = gr.Checkbox(False, label="Download if missing", elem_id="download", scale=1,
+                               info="a torchvision set not yet under ROOT, when the network allows")
     samples = gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
                          allow_preview=False)
     controls = DataControls(data, image_size, grayscale, test_fraction)
