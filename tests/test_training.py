@@ -124,6 +124,7 @@ def test_listeners_hear_what_is_new_and_the_loss_is_read_every_few_steps(tmp_pat
     ({"batch_size": 0}, "batch size must be between 2 and 8192, got 0"), ({"learning_rate": 0}, r"\(0, 1\]"),
     ({"data": "digits", "batch_size": 2000}, "batch size must be between 2 and 1437 .*got 2000"),
     ({"max_minutes": 0}, "max minutes must be more than 0"), ({"epochs": -3}, "between 1 and 10000, got -3"),
+    ({"task": "mae", "image_size": 64}, "vit_tiny reads 32×32 images only"),
 ])
 def test_nonsense_settings_are_refused_before_anything_starts(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):

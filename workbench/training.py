@@ -72,6 +72,9 @@ class TrainConfig:
             raise ValueError(f"{self.task} trains only {', '.join(task_cls.encoders)}, not {self.encoder}")
         if not task_cls.encoders and self.encoder not in ("small_cnn", "resnet18"):
             raise ValueError(f"{self.task} trains a CNN encoder (small_cnn or resnet18), not {self.encoder}")
+        if self.encoder == "vit_tiny" and self.image_size != 32:  # its patch grid and positions are for 32 px
+            raise ValueError(f"{self.encoder} reads 32×32 images only: use image size 32 with {self.task}, not "
+                             f"{self.image_size}")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from adamw, sgd")
         if not 1 <= self.epochs <= 10_000:
