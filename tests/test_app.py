@@ -41,6 +41,9 @@ def test_data_and_preview(client):
     assert rotation.width > simclr.width  # four rotations per row against SimCLR's original and two views
     again = Image.open(client.predict("shapes", "rotation", 3, api_name="/preview"))
     assert np.array_equal(np.asarray(again), np.asarray(rotation))  # a seed draws the same preview
+    grey = np.asarray(Image.open(client.predict("shapes", "rotation", 3, {}, 32, True, api_name="/preview")))
+    assert np.ptp(grey.astype(int), axis=2).max() < 30  # read in grey, as training will (only the captions' ink tints)
+    assert np.ptp(np.asarray(rotation).astype(int), axis=2).max() > 50
 
 
 def test_start_poll_second_start_stop_and_map(client):

@@ -45,11 +45,13 @@ def preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
     return np.asarray(grid)
 
 
-def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_dir=None) -> np.ndarray:
-    """The preview grid of `task_name` on random images of the data, drawn by the task's own `make_inputs`
-    with its defaults on that data (overridden by `params`). With a run folder of that task, the trained
-    model's answers are drawn too, with the run's own settings."""
-    data = load_dataset(data_spec)
+def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_dir=None,
+                 **data_options) -> np.ndarray:
+    """The preview grid of `task_name` on random images of the data (read with `data_options`, as training reads
+    it: image_size, grayscale, test_fraction), drawn by the task's own `make_inputs` with its defaults on that
+    data (overridden by `params`). With a run folder of that task, the trained model's answers are drawn too,
+    with the run's own settings."""
+    data = load_dataset(data_spec, **data_options)
     if run_dir is not None:
         task, config = load_task(run_dir)
         if config["task"] != task_name:

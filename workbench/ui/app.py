@@ -34,7 +34,7 @@ def build_app(state: PageState) -> gr.Blocks:
         gr.Markdown("# SSL Workbench\nInvent a pretext task whose labels come from the data itself, learn a "
                     "representation by solving it, then see how well it serves with few labels.")
         data = build_data(demo, state)
-        task = build_task(demo, state, data.data)
+        task = build_task(demo, state, data)
         saved_run = build_training(demo, state, data, task)
         gr.Markdown("## 5 · Inspect the representation")
         build_inspection(demo, state, saved_run)

@@ -15,7 +15,7 @@ from ..data import DataError
 from ..pictures import task_preview
 from ..tasks import explanation, list_tasks, task_class
 from ..training import TrainConfig, task_defaults
-from .data_section import checked_spec
+from .data_section import DataControls, checked_spec
 from .state import PageState
 
 
@@ -55,8 +55,9 @@ def control_for(spec, value):
     return gr.Number(value, label=label, info=meta["help"], precision=precision)
 
 
-def build_task(demo: gr.Blocks, state: PageState, data: gr.Dropdown) -> TaskControls:
-    """Lay out sections 2 and 3 and wire them; `data` is the data choice of section 1."""
+def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskControls:
+    """Lay out sections 2 and 3 and wire them; `read` is section 1's data choice and how it is read."""
+    data = read.data
     tasks = list_tasks()
     gr.Markdown("## 2 · Pretext task")
     with gr.Row():
@@ -89,14 +90,15 @@ def build_task(demo: gr.Blocks, state: PageState, data: gr.Dropdown) -> TaskCont
         visible = [gr.Group(visible=t.name == task_name) for t in tasks]
         return [card_markdown(task_name), defaults, *visible, *values]
 
-    def draw_preview(spec, task_name, seed, values):
+    def draw_preview(spec, task_name, seed, values, size, grey, held_out):
         """What training feeds the model — and, once the current run of this task has a checkpoint, what the
         model answers (redrawn at each epoch's checkpoint while it trains)."""
         run = state.manager.current
         trained = run is not None and run.config.task == task_name and (run.out_dir / "model.safetensors").exists()
         try:
             return task_preview(checked_spec(state, spec), task_name, values or {}, seed,
-                                run.out_dir if trained else None)
+                                run.out_dir if trained else None, image_size=int(size), grayscale=bool(grey),
+                                test_fraction=float(held_out))
         except (DataError, ValueError) as error:
             gr.Warning(str(error))
             return None
@@ -104,7 +106,7 @@ def build_task(demo: gr.Blocks, state: PageState, data: gr.Dropdown) -> TaskCont
     def set_param(name):
         return lambda values, value: {**(values or {}), name: value}
 
-    preview_inputs = [data, task, preview_seed, params]
+    preview_inputs = [data, task, preview_seed, params, read.image_size, read.grayscale, read.test_fraction]
     card_outputs = [task_card, params, *groups, *controls.values()]
     # A new task or data set sets the controls to their defaults there, then redraws the preview once; a
     # control the user moves writes its value into the dict and redraws at once (.input: not fired by the
@@ -116,6 +118,8 @@ def build_task(demo: gr.Blocks, state: PageState, data: gr.Dropdown) -> TaskCont
     demo.load(show_task, [task, data], card_outputs, api_name=False).then(
         draw_preview, preview_inputs, preview, api_name=False)
     redraw_button.click(draw_preview, preview_inputs, preview, api_name="preview")
+    for option in (read.image_size, read.grayscale):  # the preview shows the images as training will read them
+        option.change(draw_preview, preview_inputs, preview, api_name=False)
     for (_, name), control in controls.items():
         control.input(set_param(name), [params, control], params, api_name=False).then(
             draw_preview, preview_inputs, preview, api_name=False)
