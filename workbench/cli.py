@@ -90,7 +90,8 @@ def cmd_train(args):
                                  learning_rate=args.lr, weight_decay=args.weight_decay, optimizer=args.optimizer,
                                  device=args.device, seed=args.seed, max_minutes=args.max_minutes,
                                  image_size=args.image_size, grayscale=args.grayscale,
-                                 test_fraction=args.test_fraction, compile=bool(args.compile))
+                                 test_fraction=args.test_fraction, compile=bool(args.compile),
+                                 precision=args.precision)
             run = TrainingRun(config, args.out or new_run_folder(config.task))
     except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
@@ -98,7 +99,8 @@ def cmd_train(args):
         return 0 if run.run().state == "finished" else 1
     cfg = run.config
     processes = f" · {run.world.size} processes" if run.world.size > 1 else ""
-    print(f"{run.dataset.describe()}\ntask {cfg.task} · encoder {run.encoder_name} · device {run.device} · "
+    print(f"{run.dataset.describe()}\ntask {cfg.task} · encoder {run.encoder_name} · device {run.device} "
+          f"({cfg.precision}) · "
           f"{cfg.epochs} epochs, batch {cfg.batch_size}{processes}, {cfg.optimizer} lr {cfg.learning_rate:g}"
           + (f" · at most {cfg.max_minutes:g} min" if cfg.max_minutes else "")
           + (f" · going on from step {run.status().step}" if args.resume else ""), file=sys.stderr)
@@ -286,6 +288,9 @@ def build_parser():
                        help="time budget: stop there with a checkpoint, the learning-rate schedule fitted to it")
     train.add_argument("--compile", action=argparse.BooleanOptionalAction,
                        help="torch.compile the encoder (default: off; slower to start, can pay on a GPU)")
+    train.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=default.precision,
+                       help="auto: bfloat16 autocast on a GPU and on a CPU with native bfloat16 (AVX512-BF16, AMX), "
+                            "float32 elsewhere")
     train.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="a task parameter, e.g. --param temperature=0.2 (see `tasks --json`)")
     train.set_defaults(func=cmd_train)

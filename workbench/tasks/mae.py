@@ -123,6 +123,7 @@ class MAE(PretextTask):
         b, k, e = visible.shape
         # "The full set of tokens: encoded visible patches, and mask tokens", each at its own place.
         tokens = self.mask_token.expand(b, self.encoder.num_patches, e)
+        visible = visible.to(tokens.dtype)  # bfloat16 under autocast
         tokens = tokens.scatter(1, keep[..., None].expand(b, k, e), visible) + self.decoder_position
         return self.predict_pixels(self.decoder(tokens))
 

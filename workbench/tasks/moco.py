@@ -46,7 +46,7 @@ def enqueue(queue: torch.Tensor, pointer: torch.Tensor, keys: torch.Tensor) -> N
     pointer past them: "the current mini-batch is enqueued and the oldest mini-batch is dequeued" (Sec. 3.2)."""
     keys = keys[-len(queue):]                                        # more keys than slots: keep the newest
     slots = (pointer + torch.arange(len(keys), device=queue.device)) % len(queue)
-    queue[slots] = keys
+    queue[slots] = keys.to(queue.dtype)  # under autocast the keys may be bfloat16
     pointer.copy_((pointer + len(keys)) % len(queue))
 
 
