@@ -10,6 +10,8 @@ random generators — so `TrainingRun.resume_from` goes on along the very curve 
 """
 
 import dataclasses
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -134,6 +136,20 @@ def cpu_has_native_bfloat16() -> bool:
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
 
 
+BACKGROUND_NICENESS = 10  # CFS gives a thread at nice 10 about a tenth of a nice-0 thread's share
+
+
+def yield_cpu_to_other_threads() -> None:
+    """Lower the calling thread's CPU priority, on Linux, where a thread's nice value is its own: a page must
+    answer while it trains (benchmarks/page_latency.py). torch's worker threads, which this thread starts at its
+    first parallel operation, inherit it. The training loses nothing when nobody else wants the CPU."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+        except OSError:
+            pass  # not allowed here: train at the usual priority
+
+
 @dataclass
 class RunStatus:
     state: str = "starting"         # starting, running, paused, finished, stopped, failed
@@ -192,7 +208,8 @@ class TrainingRun:
         self._unpaused.set()
         self._thread: threading.Thread | None = None
         self._status = RunStatus(epochs=config.epochs, total_steps=self.steps_per_epoch * config.epochs,
-                                 task=config.task, device=str(self.device), encoder=self.encoder_name,
+                                 task=config.task, device=f"{self.device} ({config.precision})",
+                                 encoder=self.encoder_name,
                                  out_dir=str(self.out_dir))
         self._started = time.strftime("%Y-%m-%d %H:%M:%S")
         self._resumed = self.folder.load_training_state() if resume else None
@@ -226,9 +243,13 @@ class TrainingRun:
 
     # --- control, safe to call from any thread -----------------------------------------------------------
     def start(self) -> "TrainingRun":
-        self._thread = threading.Thread(target=self.run, name="training", daemon=True)
+        self._thread = threading.Thread(target=self._run_in_background, name="training", daemon=True)
         self._thread.start()
         return self
+
+    def _run_in_background(self):
+        yield_cpu_to_other_threads()
+        self.run()
 
     def stop(self) -> None:
         self._stop.set()

@@ -127,6 +127,13 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
             return f"⚠️ {error}", gr.Timer(active=manager.current is not None and manager.current.status().active)
         return f"Going on with {name}.", gr.Timer(active=True)
 
+    latest = {}  # the newest figure of each kind, with what it shows: built once for all the pages polling
+
+    def figure(kind, shows, build):
+        if latest.get(kind, (None,))[0] != shows:
+            latest[kind] = (shows, build())
+        return latest[kind][1]
+
     def poll(drawn):
         """Status for the page. Plots are re-sent only when they have new points: redrawing a Plotly figure
         costs the browser far more than building it costs the server, and both share the training's CPU."""
@@ -139,9 +146,13 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
         return (
             status_markdown(now),
             progress_html(now),
-            plots.loss_figure(now.steps if now else [], now.total_steps if now else 0) if fresh_steps else gr.skip(),
-            plots.knn_figure(now.evals if now else [], now.epochs if now else 0) if fresh_evals else gr.skip(),
-            runs_table(state.runs_root) if fresh_runs else gr.skip(),
+            figure("loss", seen[:2], lambda: plots.loss_figure(now.steps if now else [],
+                                                               now.total_steps if now else 0))
+            if fresh_steps else gr.skip(),
+            figure("knn", (seen[0], seen[2]), lambda: plots.knn_figure(now.evals if now else [],
+                                                                       now.epochs if now else 0))
+            if fresh_evals else gr.skip(),
+            figure("runs", seen, lambda: runs_table(state.runs_root)) if fresh_runs else gr.skip(),
             seen,
             f"{seen[0]}:{seen[2]}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw the predictions
             gr.Timer(active=bool(now and now.active)),
