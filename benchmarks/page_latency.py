@@ -77,7 +77,7 @@ def main():
     demo = serve(port=port, runs_root=tempfile.mkdtemp(prefix="latency-runs-"), block=False)
     url = f"http://127.0.0.1:{port}/"
     control = Client(url, verbose=False)
-    while evaluation._umap_warming.is_set():  # the UMAP warm-up starts with the app; idle means after it
+    while not evaluation.umap_ready():  # the UMAP warm-up starts with the app; idle means after it
         time.sleep(0.5)
     print(f"| while | requests | median ms | p95 ms | max ms |\n|---|---|---|---|---|", flush=True)
     report(f"idle, {args.clients} clients", measure(url, args.clients, args.seconds))
