@@ -132,6 +132,31 @@ def test_nonsense_settings_are_refused_before_anything_starts(tmp_path, change, 
     assert not any(tmp_path.iterdir())
 
 
+def test_precision_auto_follows_the_chip_and_a_wrong_name_is_refused(tmp_path):
+    native = bool(torch.cpu.get_capabilities().get("avx512_bf16") or torch.cpu.get_capabilities().get("amx_bf16"))
+    assert TrainConfig(device="cpu").resolved().precision == ("bfloat16" if native else "float32")
+    assert TrainConfig(device="cpu", precision="float32").resolved().precision == "float32"
+    with pytest.raises(ValueError, match="unknown precision 'half'; choose from auto, float32, bfloat16"):
+        TrainingRun(TrainConfig(precision="half"), tmp_path)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+def test_a_background_run_trains_at_a_lower_priority_than_the_server(tmp_path):
+    import os
+    import threading
+
+    niceness = []
+    run = TrainingRun(TrainConfig(data="digits", task="rotation", epochs=1, device="cpu"), tmp_path / "run")
+    run.listeners.append(lambda event, status: niceness.append(
+        os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    run.start()
+    run.join(timeout=120)
+    ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert run.status().state == "finished" and niceness
+    assert min(niceness) >= max(ours, 10)  # the training thread was lowered to nice 10, not this one
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
+
+
 def test_learning_rate_warms_up_then_decays_to_zero():
     rates = [learning_rate_at(step, 100, 1.0) for step in range(100)]
     assert rates[0] < rates[4] == 1.0

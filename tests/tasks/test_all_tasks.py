@@ -28,13 +28,19 @@ def build(name, seed=0) -> PretextTask:
     return create_task(name, create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=seed))
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 @pytest.mark.parametrize("name", NAMES)
-def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name):
+def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name, precision):
+    """In float32, and under bfloat16 autocast as the engine runs on GPUs and on CPUs with native bfloat16
+    (every task's own tensors — queues, mask tokens, centres — must take the autocast outputs)."""
     task = build(name)
-    out = task.training_step(images(), torch.Generator().manual_seed(0), Progress(3, 10, 1, 2),
-                             torch.arange(8))
+    progress = Progress(3, 10, 1, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+        out = task.training_step(images(), torch.Generator().manual_seed(0), progress, torch.arange(8))
     assert out.loss.dim() == 0 and math.isfinite(out.loss.item())
     out.loss.backward()
+    task.before_optimizer_step(progress)
+    task.after_optimizer_step(progress)
     missing = [n for n, p in task.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
     assert not missing, f"no gradient reaches {missing}"
     assert any(p.grad is not None and p.grad.any() for p in task.encoder.parameters())
