@@ -73,7 +73,7 @@ class SwAV(PretextTask):
         paper_url="https://arxiv.org/abs/2006.09882",
         look_for="The loss falls from ln K; the prototype entropy stays high (the equal split), the k-NN rises.",
     )
-    preset = Preset(epochs=14, batch_size=128, learning_rate=4e-3)
+    preset = Preset(epochs=24, batch_size=128, learning_rate=4e-3)
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.6, weight_decay=1e-6, optimizer="sgd")
 
     @dataclass
