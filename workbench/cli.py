@@ -289,8 +289,8 @@ def build_parser():
     train.add_argument("--compile", action=argparse.BooleanOptionalAction,
                        help="torch.compile the encoder (default: off; slower to start, can pay on a GPU)")
     train.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=default.precision,
-                       help="auto: bfloat16 autocast on a GPU and on a CPU with native bfloat16 (AVX512-BF16, AMX), "
-                            "float32 elsewhere")
+                       help="auto: the encoder in bfloat16 on a GPU and on a CPU with native bfloat16 "
+                            "(AVX512-BF16, AMX), float32 elsewhere")
     train.add_argument("--param", action="append", metavar="NAME=VALUE",
                        help="a task parameter, e.g. --param temperature=0.2 (see `tasks --json`)")
     train.set_defaults(func=cmd_train)

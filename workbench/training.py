@@ -49,7 +49,7 @@ class TrainConfig:
     test_fraction: float = TEST_FRACTION  # held out for the k-NN where the data has no test split of its own
     compile: bool = False           # torch.compile the encoder: slower to start, maybe faster after; off unless
                                     # measured to pay on the machine (a GPU, a large encoder)
-    precision: str = "auto"         # "auto": bfloat16 autocast where the chip computes it natively (see
+    precision: str = "auto"         # "auto": the encoder in bfloat16 where the chip computes it natively (see
                                     # `resolve_precision`), else "float32"
 
     def resolved(self) -> "TrainConfig":
@@ -119,10 +119,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
-    """"auto": bfloat16 autocast on a GPU and on a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX),
-    where convolutions and matrix products run ~1.5x faster than in float32 (benchmarks/engine_speed.py);
-    float32 on other CPUs, where bfloat16 is emulated and slower. Losses and normalisations stay float32
-    under autocast either way."""
+    """"auto": "bfloat16" (the encoder under autocast, see `loop.encode_in_bfloat16`) on a GPU and on a CPU with
+    native bfloat16 arithmetic (AVX512-BF16 or AMX), where its convolutions run ~1.5x faster than in float32
+    (benchmarks/engine_speed.py); "float32" on other CPUs, where bfloat16 is emulated and slower."""
     if name == "auto":
         native = device.type == "cuda" or cpu_has_native_bfloat16()
         return "bfloat16" if native else "float32"
