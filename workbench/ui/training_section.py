@@ -127,7 +127,7 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
             return f"⚠️ {error}", gr.Timer(active=manager.current is not None and manager.current.status().active)
         return f"Going on with {name}.", gr.Timer(active=True)
 
-    latest = {}  # the newest figure of each kind, with what it shows: built once for all the pages polling
+    latest = {}  # the newest plot of each kind, with what it shows: built once for all the pages polling
 
     def figure(kind, shows, build):
         if latest.get(kind, (None,))[0] != shows:
@@ -152,7 +152,7 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
             figure("knn", (seen[0], seen[2]), lambda: plots.knn_figure(now.evals if now else [],
                                                                        now.epochs if now else 0))
             if fresh_evals else gr.skip(),
-            figure("runs", seen, lambda: runs_table(state.runs_root)) if fresh_runs else gr.skip(),
+            runs_table(state.runs_root) if fresh_runs else gr.skip(),
             seen,
             f"{seen[0]}:{seen[2]}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw the predictions
             gr.Timer(active=bool(now and now.active)),
