@@ -11,7 +11,9 @@ from safetensors.torch import load_file
 from small_data import shapes_folder
 
 from workbench import loop
-from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_task
+from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_into, load_task
+from workbench.models import create_encoder
+from workbench.tasks import create_task
 from workbench.probes import probe_run
 from workbench.loop import learning_rate_at
 from workbench.training import JobManager, TrainConfig, TrainingRun
@@ -294,6 +296,15 @@ def test_a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_loadable(t
         folder.load_task(epoch=history[0])
         last_step = step
     assert torn, "no kill landed in the middle of a write: the test proved nothing"
+
+
+def test_weights_of_another_model_are_refused_with_a_message_not_a_traceback():
+    task = create_task("simclr", create_encoder("small_cnn", seed=0))
+    renamed = {name.replace("encoder.", "encoder.old."): t for name, t in task.state_dict().items()}
+    other_size = create_task("simclr", create_encoder("small_cnn", seed=0), projection_dim=64).state_dict()
+    for weights in (renamed, other_size):
+        with pytest.raises(ValueError, match="runs/old: its weights do not fit this version's SimCLR"):
+            load_into(task, weights, "runs/old")
 
 
 @pytest.mark.parametrize("interruption", ["stopped", "crashed"])

@@ -27,6 +27,19 @@ TRAINING = "training/"  # prefix of the resume tensors in a checkpoint; a module
 HISTORY_EPOCHS = 5      # the last epochs' checkpoints kept in history/, besides those of epochs 1, 2, 4, 8, …
 
 
+def load_into(task, weights: dict[str, torch.Tensor], source) -> None:
+    """`task.load_state_dict(weights)`, or a ValueError naming `source` when the weights are another model's
+    (a run saved by an older version whose encoder was built otherwise)."""
+    try:
+        result = task.load_state_dict(weights, strict=False)
+        wrong = result.missing_keys + result.unexpected_keys
+    except RuntimeError as error:  # a tensor of another shape
+        wrong = [str(error).splitlines()[-1].strip()]
+    if wrong:
+        raise ValueError(f"{source}: its weights do not fit this version's {type(task).__name__} (saved by an "
+                         f"older version of the workbench?): {', '.join(wrong[:3])}")
+
+
 def replace_atomically(path: Path, write) -> None:
     """`write(temporary_path)`, then rename it over `path`: a reader, or a run killed mid-write, finds the old
     file or the new one, never half of one."""
@@ -123,7 +136,7 @@ class RunFolder:
         task = create_task(config["task"], create_encoder(config["encoder_resolved"], seed=config["seed"]),
                            **config["task_params"])
         if trained:
-            task.load_state_dict(self.load_weights(epoch))
+            load_into(task, self.load_weights(epoch), self.path)
         return task.to(device).eval(), config
 
     def load_weights(self, epoch: int | None = None) -> dict[str, torch.Tensor]:

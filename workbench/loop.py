@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .checkpoints import TrainingState
+from .checkpoints import TrainingState, load_into
 from .data import ImageDataset
 from .distributed import World
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
@@ -105,7 +105,7 @@ def train(cfg, data: ImageDataset, device: torch.device, job, world: World = Wor
         step, first_epoch, first_batch, order = 0, 1, 0, None
         report_evaluation(0, 0)
     else:
-        task.load_state_dict(weights)
+        load_into(task, weights, "the checkpoint")
         step, first_epoch, first_batch, order = restore(resumed, optimizer, augment_gen, order_gen,
                                                         steps_per_epoch, world, cfg.seed)
     evaluated_at = step if resumed is None or resumed.batch == steps_per_epoch else None
