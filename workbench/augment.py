@@ -36,25 +36,34 @@ def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0
     flip = torch.where(_chance(flip_p, b, gen, device), -1.0, 1.0)
     angle = _uniform(-1, 1, b, gen, device) * math.radians(degrees)
     cos, sin = angle.cos(), angle.sin()
-    theta = torch.zeros(b, 2, 3, device=device, dtype=x.dtype)  # maps output coordinates to input coordinates
-    theta[:, 0, 0] = width * flip * cos
-    theta[:, 0, 1] = -height * sin
-    theta[:, 0, 2] = centre_x
-    theta[:, 1, 0] = width * flip * sin
-    theta[:, 1, 1] = height * cos
-    theta[:, 1, 2] = centre_y
+    # The map from output to input coordinates in [-1, 1], one 2 × 3 matrix per image, applied as affine_grid
+    # (align_corners=False) would — but as broadcast sums: its batched product of tiny matrices costs a CPU
+    # as much as the resampling itself at 32 px.
+    theta = torch.stack([width * flip * cos, -height * sin, centre_x,
+                         width * flip * sin, height * cos, centre_y], dim=1).to(x.dtype)[:, :, None, None]
     out_size = size or x.shape[-1]
-    grid = F.affine_grid(theta, [b, x.shape[1], out_size, out_size], align_corners=False)
+    centres = (torch.arange(out_size, device=device, dtype=x.dtype) * 2 + 1) / out_size - 1  # of output pixels
+    u, v = centres[None, :], centres[:, None]  # column and row coordinates
+    grid = torch.stack([theta[:, 0] * u + theta[:, 1] * v + theta[:, 2],
+                        theta[:, 3] * u + theta[:, 4] * v + theta[:, 5]], dim=-1)  # (B, size, size, 2)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of red, green, blue in grey
+
+
 def _grey(x):
-    """Luma (ITU-R 601), kept as (B, 1, H, W)."""
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    """Luma, kept as (B, 1, H, W)."""
+    return LUMA[0] * x[:, 0:1] + LUMA[1] * x[:, 1:2] + LUMA[2] * x[:, 2:3]
 
 
 def color_jitter(x, gen, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8):
     """With probability p per image: random brightness, contrast, saturation and hue, in that order.
+
+    The first three are linear in the colour, so they are applied as one 3×3 matrix and offset per image:
+    brightness b, then contrast c about the mean grey m of the brightened image, then saturation s,
+
+        v ↦ c·b·S·v + (1 − c)·m,   S = s·I + (1 − s)·1·wᵀ   (w: the luma weights; S keeps grey, as wᵀ1 = 1).
 
     Hue is turned as a rotation of the colour cube about its grey diagonal: a linear stand-in for an HSV hue
     shift that needs one 3x3 matrix per image instead of a colour-space round trip.
@@ -63,13 +72,13 @@ def color_jitter(x, gen, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, 
     apply = _chance(p, b, gen, device)[:, None, None, None]
 
     def factor(strength):
-        return _uniform(max(0.0, 1 - strength), 1 + strength, b, gen, device)[:, None, None, None]
+        return _uniform(max(0.0, 1 - strength), 1 + strength, b, gen, device)[:, None, None].to(x.dtype)
 
-    out = x * factor(brightness)
-    mean = _grey(out).mean(dim=(2, 3), keepdim=True)
-    out = (out - mean) * factor(contrast) + mean
-    grey = _grey(out)
-    out = (out - grey) * factor(saturation) + grey
+    bright, contrast_, saturation_ = factor(brightness), factor(contrast), factor(saturation)  # (B, 1, 1)
+    luma = torch.tensor(LUMA, device=device, dtype=x.dtype)
+    keep_grey = saturation_ * torch.eye(3, device=device, dtype=x.dtype) + (1 - saturation_) * luma[None, :]
+    mean = bright * _grey(x).mean(dim=(2, 3))[:, :, None]                         # (B, 1, 1)
+    out = torch.einsum("bij,bjhw->bihw", contrast_ * bright * keep_grey, x) + ((1 - contrast_) * mean)[..., None]
     angle = _uniform(-hue, hue, b, gen, device) * 2 * math.pi  # hue in turns, as torchvision
     out = torch.einsum("bij,bjhw->bihw", _hue_rotation(angle).to(out.dtype), out.clamp(0, 1))
     return torch.where(apply, out.clamp(0, 1), x)
