@@ -9,26 +9,39 @@ from torch import nn
 from torchvision.models import resnet18
 
 
-def _block(c_in, c_out, pool=True):
-    # Max-pooling straight after the convolution, so that batch norm and ReLU — element-wise passes that cost a
-    # CPU as much as the convolutions — run on a quarter of the pixels: training steps ~25 % faster than with
-    # convolution, batch norm, ReLU, then max-pooling, for the same k-NN on Shapes (within run-to-run spread).
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-                         nn.MaxPool2d(2) if pool else nn.Identity(),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+def _conv_bn(c_in, c_out):
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
+
+
+def _pool_relu():
+    # Max-pooling then ReLU is the same function as ReLU then max-pooling (both are monotone), on a quarter of
+    # the pixels: ~4 % faster training steps on a CPU, where these element-wise passes cost as much as convolutions.
+    return nn.Sequential(nn.MaxPool2d(2), nn.ReLU(inplace=True))
+
+
+def _conv_pool(c_in, c_out):
+    # The first block pools before its batch norm. At full resolution, with 24 channels, channels-last batch norm
+    # is the slowest operation of a CPU step; on the pooled quarter of the pixels, SimCLR's steps run ~15 %
+    # faster. Pooling first in every block cost BYOL 6-9 k-NN points on Shapes (three seeds); in the first
+    # block alone it cost nothing measurable (BYOL, three seeds; Barlow Twins).
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2))
+
+
+def _bn_relu(channels):
+    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
 
 class SmallCNN(nn.Module):
-    """Four blocks (convolution, max-pooling, batch norm, ReLU), each halving the resolution except the last, then
-    global average pooling."""
+    """Four conv blocks (convolution, batch norm, ReLU; max-pooling in the first three, which halves the
+    resolution), then global average pooling."""
 
     def __init__(self, width=24):
         super().__init__()
         self.trunk = nn.Sequential(
-            _block(3, width),                          # (B, w, H/2, W/2)
-            _block(width, 2 * width),                  # (B, 2w, H/4, W/4)
-            _block(2 * width, 4 * width),              # (B, 4w, H/8, W/8)
-            _block(4 * width, 8 * width, pool=False),  # (B, 8w, H/8, W/8)
+            _conv_pool(3, width), _bn_relu(width),             # (B, w, H/2, W/2)
+            _conv_bn(width, 2 * width), _pool_relu(),          # (B, 2w, H/4, W/4)
+            _conv_bn(2 * width, 4 * width), _pool_relu(),      # (B, 4w, H/8, W/8)
+            _conv_bn(4 * width, 8 * width), nn.ReLU(inplace=True),  # (B, 8w, H/8, W/8)
         )
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.feature_dim = 8 * width
