@@ -19,26 +19,14 @@ def _pool_relu():
     return nn.Sequential(nn.MaxPool2d(2), nn.ReLU(inplace=True))
 
 
-def _conv_pool(c_in, c_out):
-    # The first block pools before its batch norm. At full resolution, with 24 channels, channels-last batch norm
-    # is the slowest operation of a CPU step; on the pooled quarter of the pixels, SimCLR's steps run ~15 %
-    # faster. Pooling first in every block cost BYOL 6-9 k-NN points on Shapes (three seeds); in the first
-    # block alone it cost nothing measurable (BYOL, three seeds; Barlow Twins).
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2))
-
-
-def _bn_relu(channels):
-    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
-
-
 class SmallCNN(nn.Module):
-    """Four conv blocks (convolution, batch norm, ReLU; max-pooling in the first three, which halves the
-    resolution), then global average pooling."""
+    """Four conv blocks (convolution, batch norm, ReLU), each halving the resolution except the last, then
+    global average pooling."""
 
     def __init__(self, width=24):
         super().__init__()
         self.trunk = nn.Sequential(
-            _conv_pool(3, width), _bn_relu(width),             # (B, w, H/2, W/2)
+            _conv_bn(3, width), _pool_relu(),                  # (B, w, H/2, W/2)
             _conv_bn(width, 2 * width), _pool_relu(),          # (B, 2w, H/4, W/4)
             _conv_bn(2 * width, 4 * width), _pool_relu(),      # (B, 4w, H/8, W/8)
             _conv_bn(4 * width, 8 * width), nn.ReLU(inplace=True),  # (B, 8w, H/8, W/8)
