@@ -53,6 +53,12 @@ def engine_precision(device) -> bool:
     return resolve_precision("auto", device) == "bfloat16"
 
 
+def optimise(optimizer, loss) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
 def bare_loop(task, views, steps, device) -> float:
     """Seconds for `steps` plain PyTorch steps on the same views, after 3 untimed ones that warm this model up."""
     optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
@@ -60,10 +66,7 @@ def bare_loop(task, views, steps, device) -> float:
         if step == 3:
             sync(device)
             began = time.perf_counter()
-        loss = task.loss(views, Progress()).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimise(optimizer, task.loss(views, Progress()).loss)
     sync(device)
     return time.perf_counter() - began
 
@@ -165,8 +168,8 @@ def lightly_against_ours(args, device):
     criterion = NTXentLoss(temperature=p.temperature)
 
     def median_speed(step) -> float:
-        """Images/s of a pipeline's median step: one untimed step first (the model's first pass sets up its
-        kernels), and the median is neither that nor the steps lightly's workers had prepared in advance."""
+        """Images/s of a pipeline's median step, after one untimed step (the model's first pass sets up its
+        kernels): the median counts neither that step nor the few whose batches lightly's workers made ahead."""
         step(0)
         seconds = []
         for i in range(1, steps + 1):
@@ -176,11 +179,6 @@ def lightly_against_ours(args, device):
             sync(device)
             seconds.append(time.perf_counter() - began)
         return b / statistics.median(seconds)
-
-    def train_on(task, optimizer, loss):
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
     def theirs():
         task = simclr(device)
@@ -192,7 +190,7 @@ def lightly_against_ours(args, device):
         def step(_):
             view1, view2 = (v.to(device).contiguous(memory_format=torch.channels_last) for v in next(batches))
             z = task.projector(task.encoder(torch.cat([view1, view2])))
-            train_on(task, optimizer, criterion(z[:b], z[b:]))
+            optimise(optimizer, criterion(z[:b], z[b:]))
         return median_speed(step)
 
     def ours(bfloat16):
@@ -202,7 +200,7 @@ def lightly_against_ours(args, device):
 
         def step(i):
             batch = on_device[i * b:(i + 1) * b].float().div_(255).contiguous(memory_format=torch.channels_last)
-            train_on(task, optimizer, task.training_step(batch, gen).loss)
+            optimise(optimizer, task.training_step(batch, gen).loss)
         return median_speed(step)
 
     speeds = {"lightly": [], "ours": [], "ours, float32": []}
