@@ -88,5 +88,5 @@ def test_without_stop_gradient_the_loss_races_to_minus_one_and_the_embedding_los
         late_loss = sum(record["loss"] for record in status.steps[-10:]) / 10
         runs[stop] = late_loss, status.evals[-1]["effective_rank"]
     (healthy_loss, healthy_rank), (collapsed_loss, collapsed_rank) = runs[True], runs[False]
-    assert collapsed_loss < -0.5 and healthy_loss > -0.4, runs
+    assert collapsed_loss < -0.6 and healthy_loss > -0.5, runs  # measured: -0.82 and -0.32 (seeds 0, 1 alike)
     assert collapsed_rank < 0.7 * healthy_rank, runs

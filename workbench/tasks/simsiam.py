@@ -43,9 +43,10 @@ class SimSiam(PretextTask):
         look_for="The loss falls towards −1 while the feature spread stays up. Flip the stop-gradient or the "
                  "predictor off and watch the spread and the effective rank drop to the floor.",
     )
-    # The paper's optimiser, SGD with momentum (Shapes, 2 cores, measured after 20 epochs at batch 128: k-NN 0.28
-    # against 0.24 with AdamW — SimSiam learns slowly).
-    preset = Preset(epochs=32, batch_size=128, learning_rate=0.06, weight_decay=5e-4, optimizer="sgd")
+    # AdamW at a gentle rate, batch 64 for more steps (Shapes, 2 cores, measured: k-NN 0.40 / 0.36 for seeds 0 / 1
+    # in ~180 s, against 0.23 with the paper's SGD at lr 0.06, 32 × 128). At lr 3e-3 the effective rank of z fell
+    # to ~6 within four epochs and seed 1 ended at 0.22: SimSiam's partial collapse.
+    preset = Preset(epochs=40, batch_size=64, learning_rate=1e-3)
     # The paper's CIFAR recipe (Appendix D): SGD, lr 0.03·bs/256 at batch 512, weight decay 5e-4.
     gpu_preset = Preset(epochs=200, batch_size=512, learning_rate=0.06, weight_decay=5e-4, optimizer="sgd")
 
