@@ -107,7 +107,9 @@ class DeepCluster(PretextTask):
         look_for="Cluster accuracy climbs within each epoch and resets with the classifier; NMI between "
                  "successive clusterings rises as the clusters settle; k-NN rises once clusters follow shape.",
     )
-    preset = Preset(epochs=20, batch_size=64, learning_rate=4e-3)
+    # A gentle rate keeps what the Sobel input already gives a random network (k-NN 0.48 on Shapes). Measured, 2
+    # cores: lr 4e-3 for 20 epochs fell to 0.43; 1e-3 reached 0.52 after 20 epochs and 0.55 after 40.
+    preset = Preset(epochs=30, batch_size=64, learning_rate=1e-3)
     # The paper trains AlexNet with SGD, lr 0.05, momentum 0.9, wd 1e-5, batch 256, and re-clusters every epoch.
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.05, weight_decay=1e-5, optimizer="sgd")
 

@@ -58,7 +58,9 @@ class DenoisingAE(PretextTask):
         look_for="The loss must fall well below copy_mse (handing back the noisy input); with weak noise both "
                  "are tiny and the k-NN barely moves.",
     )
-    preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)
+    # Shapes, 2 cores, measured: 12 epochs at lr 4e-3 gave k-NN 0.39; the code keeps learning shape long after
+    # the loss flattens, and faster with a high rate: 40 epochs at 4e-3 0.45, at 8e-3 0.50 / 0.48 (seeds 0 / 1).
+    preset = Preset(epochs=40, batch_size=64, learning_rate=8e-3)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
 
     @dataclass
