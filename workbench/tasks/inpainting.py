@@ -87,9 +87,9 @@ class Inpainting(PretextTask):
                                "(scattered cells; the paper found them to give better features).",
                                choices=("centre", "random_square", "random_blocks"))
         hole_size: float = param(0.7, "Side of the square hole as a fraction of the image side (the paper: "
-                                 "64 of 128 px, 0.5, a quarter of the area; here 0.7, half the area: after 40 epochs k-NN "
-                                 "0.48 against 0.45 on Shapes); for random blocks, the same area is dropped on "
-                                 "average. Small holes are filled from their border alone.",
+                                 "64 of 128 px, 0.5, a quarter of the area; here 0.7, half the area: after 40 "
+                                 "epochs k-NN 0.48 against 0.45 on Shapes); for random blocks, the same area is "
+                                 "dropped on average. Small holes are filled from their border alone.",
                                  0.1, 0.9, 0.05)
         outside_weight: float = param(0.1, "Weight of the squared error on the context, outside the hole. The "
                                       "paper paints a patch 7 px wider than its hole, so the fill joins its "
