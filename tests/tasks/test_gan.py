@@ -105,3 +105,14 @@ def test_one_epoch_of_real_training_moves_the_samples_toward_the_data(tmp_path):
     assert before > 0.7 and after < 0.6 * before  # grey mush at first (all pixels near 0.5), then colours
     late = status.steps[-20:]
     assert sum(s["d_accuracy"] for s in late) / len(late) > 0.7  # D learned to tell them apart
+
+
+def test_the_features_are_dcgans_read_out_every_block_max_pooled_to_a_4x4_grid():
+    task = build().eval()
+    x = shapes(3)
+    maps = task.encoder.block_maps(x)
+    assert [m.shape[1] for m in maps] == [24, 48, 96, 192] and torch.equal(maps[-1], task.encoder.feature_map(x))
+    features = task.features(x)
+    assert features.shape == (3, 16 * (24 + 48 + 96 + 192))
+    first_block = maps[0][0]                                   # (24, 16, 16): its top-left 4×4 cell comes first
+    assert torch.allclose(features[0, :24 * 16].view(24, 4, 4)[:, 0, 0], first_block[:, :4, :4].amax(dim=(1, 2)))

@@ -2,8 +2,8 @@
 
 `small_cnn` trains at thousands of images per second on two CPU cores; `resnet18` is the standard backbone of
 SSL papers on 32×32 images. Every encoder has `feature_dim`, and CNNs also `feature_map(x)`: the spatial
-features before pooling, for the decoders of the reconstruction tasks. A task may bring an encoder of its own
-kind (MAE's ViT) by registering it here.
+features before pooling, for the decoders of the reconstruction tasks; and `block_maps(x)`: the map after each
+block, for the GAN's read-out. A task may bring an encoder of its own kind (MAE's ViT) by registering it here.
 """
 
 from typing import Callable

@@ -37,6 +37,14 @@ class SmallCNN(nn.Module):
     def feature_map(self, x):
         return self.trunk(x)  # (B, D, H/8, W/8)
 
+    def block_maps(self, x):
+        """The map after each block, from (B, w, H/2, W/2) to (B, 8w, H/8, W/8): what DCGAN's read-out pools."""
+        maps = []
+        for convolution, activation in zip(self.trunk[0::2], self.trunk[1::2]):
+            x = activation(convolution(x))
+            maps.append(x)
+        return maps
+
     def forward(self, x):
         return self.pool(self.trunk(x))  # (B, D)
 
@@ -51,10 +59,18 @@ class CifarResNet18(nn.Module):
         self.net = net
         self.feature_dim = 512
 
-    def feature_map(self, x):
+    def block_maps(self, x):
+        """The map after each of the four stages, from (B, 64, H, W) to (B, 512, H/8, W/8)."""
         n = self.net
         x = n.relu(n.bn1(n.conv1(x)))
-        return n.layer4(n.layer3(n.layer2(n.layer1(x))))  # (B, 512, H/8, W/8)
+        maps = []
+        for stage in (n.layer1, n.layer2, n.layer3, n.layer4):
+            x = stage(x)
+            maps.append(x)
+        return maps
+
+    def feature_map(self, x):
+        return self.block_maps(x)[-1]  # (B, 512, H/8, W/8)
 
     def forward(self, x):
         return self.feature_map(x).mean(dim=(2, 3))

@@ -1,8 +1,9 @@
 """GAN (DCGAN): a generator draws images from noise, and the encoder learns by telling them from real ones.
 
 What is predicted: for every image, whether it is real (from the data) or fake (from the generator G). The
-discriminator D is the encoder plus one linear real/fake logit; the encoder's pooled features are the
-representation. G turns noise z ~ N(0, I) into an image and is trained to make D call its images real.
+discriminator D is the encoder plus one linear real/fake logit. The representation is DCGAN's read-out of D:
+the map after each of the encoder's blocks, max-pooled to a 4×4 grid, flattened and concatenated. G turns
+noise z ~ N(0, I) into an image and is trained to make D call its images real.
 Losses, with D(x) the logit and σ the logistic function (the non-saturating generator loss of the GAN paper):
 
     L_D = − mean log σ(D(x))  − mean log(1 − σ(D(G(z))))      moves only D
@@ -29,6 +30,7 @@ from torch.func import functional_call
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 
 PREVIEW_SEED, PREVIEW_GRID = 1234, 64  # the fixed noise grid of the preview, apart from training's generator
+READOUT_GRID = 4  # DCGAN's read-out pools every block's map to a 4×4 grid
 
 
 def dcgan_generator(z_dim: int, width: int, upsampling: str = "resize") -> nn.Sequential:
@@ -107,6 +109,15 @@ class GAN(PretextTask):
     def forward(self, images):
         """The discriminator: logit (B,) that each image is real."""
         return self.real_fake(self.encoder(images)).squeeze(1)
+
+    def features(self, images):
+        """DCGAN's read-out of D (Sec. 5.1): "we use the discriminator's convolutional features from all layers,
+        maxpooling each layers representation to produce a 4 × 4 spatial grid. These features are then
+        flattened and concatenated" — (24 + 48 + 96 + 192)·16 = 5,760 dimensions on the small CNN. Measured on
+        Shapes (12 epochs, seeds 0 / 1): k-NN 0.36 / 0.40 against 0.21 / 0.19 at random init; the pooled 192-d
+        output of the last block gave 0.25 / 0.26 against 0.14 / 0.17."""
+        return torch.cat([F.adaptive_max_pool2d(block, READOUT_GRID).flatten(1)
+                          for block in self.encoder.block_maps(images)], dim=1)  # (B, 16·Σ channels)
 
     def make_inputs(self, images, gen, indices=None):
         flip = torch.rand(images.shape[0], generator=gen, device=images.device) < self.params.flip_probability
