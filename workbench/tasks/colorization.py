@@ -117,7 +117,7 @@ class Colorization(PretextTask):
         q = self.params.bins ** 2
         # Two up-samplings: the paper predicts colours at a quarter of the resolution and up-samples them;
         # here at half (16 × 16), which keeps Q logits per pixel cheap.
-        self.decoder = ConvDecoder(encoder.feature_dim, q, upsamplings=2)
+        self.decoder = ConvDecoder(encoder.feature_dim, q, upsamplings=2, resize_last=False)
         self.register_buffer("colour_counts", torch.zeros(q))  # p̃, counted over every pixel trained on
 
     def make_inputs(self, images, gen, indices=None):

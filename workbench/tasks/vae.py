@@ -85,7 +85,10 @@ class VAE(PretextTask):
         super().__init__(encoder, params)
         z = self.params.latent_dim
         self.posterior = nn.Linear(encoder.feature_dim, 2 * z)  # the encoder's output h → μ, log σ² (App. C.2)
-        self.decoder = nn.Sequential(VectorToMap(z, DECODER_WIDTH, GRID), ConvDecoder(DECODER_WIDTH, 3))
+        # The last doubling stays learned: with the decoders' cheaper bilinear one, μ's k-NN on Shapes fell from
+        # 0.28 / 0.30 to 0.26 / 0.26 (seeds 0 / 1), under the +10 points over random init it reaches now.
+        self.decoder = nn.Sequential(VectorToMap(z, DECODER_WIDTH, GRID),
+                                     ConvDecoder(DECODER_WIDTH, 3, resize_last=False))
 
     def _view(self, images):
         return luma(images) if self.params.grey else images

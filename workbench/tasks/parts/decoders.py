@@ -3,10 +3,10 @@ and the pixel targets it is asked to paint.
 
 It turns the encoder's spatial features (B, D, H/8, W/8) — or a code vector laid out on that grid — back into
 an image-sized map (B, C, H, W): 2× up-samplings by transposed convolutions, as in DCGAN's generator and the
-context encoder's decoder. There are no skip connections from the encoder on purpose: a U-Net could copy the
-input's pixels straight through and the encoder would need to learn nothing. Inpainting, the denoising AE and
-the VAE decode from the pooled code vector, the very representation the probes measure, so that everything
-the decoder needs must pass through it.
+context encoder's decoder, the last one a bilinear resize of the painted map. There are no skip connections
+from the encoder on purpose: a U-Net could copy the input's pixels straight through and the encoder would need
+to learn nothing. Inpainting, the denoising AE and the VAE decode from the pooled code vector, the very
+representation the probes measure, so that everything the decoder needs must pass through it.
 
 It is deliberately thin (about the cost of the small CNN itself): the encoder should do the understanding,
 the decoder only the painting.
@@ -26,22 +26,30 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class ConvDecoder(nn.Module):
-    """(B, D, h, w) features → (B, C, 2ᵘh, 2ᵘw) raw outputs, u = `upsamplings` (no final activation: the task
-    picks sigmoid for pixels, nothing for logits or normalised patches).
+    """(B, D, h, w) features → (B, C, 2ᵘh, 2ᵘw) raw outputs, u = `upsamplings`, the last of them a bilinear
+    resize unless `resize_last` is off (no final activation: the task picks sigmoid for pixels, nothing for
+    logits or normalised patches).
 
         ConvDecoder(192, 3)(encoder.feature_map(x))  # (B, 192, 4, 4) → (B, 3, 32, 32)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, width: int = 96, upsamplings: int = UPSAMPLINGS):
+    def __init__(self, in_channels: int, out_channels: int, width: int = 96, upsamplings: int = UPSAMPLINGS,
+                 resize_last: bool = True):
         super().__init__()
-        widths = [width // 2 ** i for i in range(upsamplings + 1)]  # 96 → 48 → 24 → 12
+        self.resize_last = resize_last
+        learned = upsamplings - 1 if resize_last else upsamplings
+        widths = [width // 2 ** i for i in range(learned + 1)]  # 96 → 48 → 24
         self.squeeze = nn.Sequential(nn.Conv2d(in_channels, widths[0], 1, bias=False),
                                      nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
         self.up = nn.Sequential(*[_up(a, b) for a, b in zip(widths[:-1], widths[1:])])
         self.out = nn.Conv2d(widths[-1], out_channels, 3, padding=1)
 
     def forward(self, feature_map):
-        return self.out(self.up(self.squeeze(feature_map)))
+        out = self.out(self.up(self.squeeze(feature_map)))
+        # With `resize_last` the decoder paints at half the output size and a bilinear resize doubles it. A learned
+        # last doubling (12 channels at 32 × 32, with its batch norm) costs a CPU as much as the rest of the
+        # decoder together; the denoising AE and inpainting reach the same k-NN without it (benchmarks/README.md).
+        return F.interpolate(out, scale_factor=2, mode="bilinear") if self.resize_last else out
 
 
 class VectorToMap(nn.Module):
