@@ -38,7 +38,7 @@ class ConvDecoder(nn.Module):
         super().__init__()
         self.resize_last = resize_last
         learned = upsamplings - 1 if resize_last else upsamplings
-        widths = [width // 2 ** i for i in range(learned + 1)]  # 96 → 48 → 24
+        widths = [width // 2 ** i for i in range(learned + 1)]  # 96 → 48 → 24 (→ 12 when the last is learned)
         self.squeeze = nn.Sequential(nn.Conv2d(in_channels, widths[0], 1, bias=False),
                                      nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
         self.up = nn.Sequential(*[_up(a, b) for a, b in zip(widths[:-1], widths[1:])])
