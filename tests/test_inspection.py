@@ -23,7 +23,7 @@ from workbench.export import FORMATS, export_run
 from workbench.mapview import map_document
 from workbench.models import create_encoder
 from workbench.plots import evolution_figure, umap_figure
-from workbench.probes import FineTuning, knn_report, label_efficiency, linear_probe
+from workbench.probes import FineTuning, knn_report, label_efficiency, label_efficiency_of_run, linear_probe
 from workbench.report import label_efficiency_rows, probe_markdown
 from workbench.training import TrainConfig, TrainingRun
 
@@ -95,6 +95,14 @@ def test_label_efficiency_table_has_every_fraction_method_and_baseline(digits_ru
     raw = table["0.01"]["linear"]["raw_pixels"], table["1"]["linear"]["raw_pixels"]
     assert 10 <= raw[0]["labels"] <= 20  # 1 %, and at least one image of each class
     assert raw[1]["accuracy"] > raw[0]["accuracy"] + 0.15  # more labels, better probe: the table is not noise
+
+
+def test_the_pages_label_efficiency_is_the_tables_of_the_runs_own_tasks_without_the_other_probes(digits_run):
+    trained, _ = load_task(digits_run)
+    random_init, _ = load_task(digits_run, trained=False)
+    settings = dict(fractions=(0.1,), draws=1, fine_tuning=FineTuning(steps=5))
+    expected = label_efficiency(trained, random_init, load_dataset("digits"), **settings)
+    assert label_efficiency_of_run(digits_run, **settings) == expected
 
 
 def test_probe_cli_transfers_to_another_data_set_and_reports_everything(digits_run, tmp_path):

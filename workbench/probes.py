@@ -169,21 +169,38 @@ def _raw_pixel_probes(data: str, knn: KnnSettings, image_size: int, grayscale: b
             linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
 
 
+def _run_and_labelled_data(run_dir, data: str | None, device):
+    """A run's trained task, the same task where its training began, its settings, and the labelled data set
+    to measure it on (`data`, or the run's own)."""
+    from .checkpoints import load_task
+    from .data import DataError, load_run_data
+
+    trained, config = load_task(run_dir, device)
+    random_init = load_task(run_dir, device, trained=False)[0]
+    dataset = load_run_data(config, data)
+    if not dataset.labelled:
+        raise DataError(f"{dataset.name} has no labels: probes need labels — probe on a folder with one "
+                        "sub-folder per class (--data), or on a built-in set")
+    return trained, random_init, config, dataset
+
+
+def label_efficiency_of_run(run_dir, data: str | None = None, device="cpu", fractions=FRACTIONS, draws=3,
+                            fine_tuning=FineTuning(), progress=None) -> dict:
+    """The label-efficiency table of a run (see `label_efficiency`) without `probe_run`'s whole-data probes,
+    which the page has shown already: on the GAN's 5,760-d features those alone take a minute."""
+    trained, random_init, _, dataset = _run_and_labelled_data(run_dir, data, device)
+    return label_efficiency(trained, random_init, dataset, fractions, draws, fine_tuning, device, progress)
+
+
 def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draws=3,
               fine_tuning=FineTuning(), progress=None, knn: KnnSettings = KnnSettings()) -> dict:
     """A run's representation measured with labels, next to its baselines: k-NN top-1 (with per-class
     accuracy and confusion matrix for the trained encoder), linear-probe top-1, and — given `fractions` — the
     label-efficiency table. `data`: another data set than the run's own (transfer); default the run's. `knn`:
     the k-NN's k, temperature and metric (the defaults are the online k-NN's, so the numbers compare)."""
-    from .checkpoints import load_task
-    from .data import DataError, load_run_data, resolve_data_path, run_data_options
+    from .data import resolve_data_path, run_data_options
 
-    trained, config = load_task(run_dir, device)
-    random_init = load_task(run_dir, device, trained=False)[0]  # the same task where training began
-    dataset = load_run_data(config, data)
-    if not dataset.labelled:
-        raise DataError(f"{dataset.name} has no labels: probes need labels — probe on a folder with one "
-                        "sub-folder per class (--data), or on a built-in set")
+    trained, random_init, config, dataset = _run_and_labelled_data(run_dir, data, device)
     features = {"trained": (embed(trained, dataset.train_images, device), embed(trained, dataset.test_images, device)),
                 "random_init": (embed(random_init, dataset.train_images, device),
                                 embed(random_init, dataset.test_images, device))}

@@ -19,7 +19,7 @@ from ..evolution import evolution
 from ..export import FORMATS, export_run
 from ..mapview import PLOTLY_JS, iframe, map_document
 from ..pictures import picture
-from ..probes import FRACTIONS, FineTuning, KnnSettings, probe_run
+from ..probes import FRACTIONS, FineTuning, KnnSettings, label_efficiency_of_run, probe_run
 from ..report import label_efficiency_markdown, probe_markdown
 from .data_section import checked_spec
 from .state import PageState
@@ -215,12 +215,11 @@ def build_inspection(demo: gr.Blocks, state: PageState, saved_run: gr.Dropdown) 
         run_dir = _run_dir(manager, run_choice)
         tuning = FineTuning(steps=int(n_steps)) if n_steps else None
         try:
-            result = probe_run(run_dir, data=_data(state, data_choice), fractions=sorted(chosen), draws=int(n_draws),
-                               fine_tuning=tuning, progress=lambda done, total, what: progress((done, total),
-                                                                                              desc=what))
+            table = label_efficiency_of_run(run_dir, data=_data(state, data_choice), fractions=sorted(chosen),
+                                            draws=int(n_draws), fine_tuning=tuning,
+                                            progress=lambda done, total, what: progress((done, total), desc=what))
         except (DataError, FileNotFoundError, ValueError) as error:
             raise gr.Error(str(error))
-        table = result["label_efficiency"]
         return plots.label_efficiency_figure(table), label_efficiency_markdown(table)
 
     def find_neighbours(run_choice, data_choice, index, upload):
