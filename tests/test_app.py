@@ -193,3 +193,34 @@ def test_a_page_started_with_auth_lets_in_only_who_gives_the_password(tmp_path):
         client.close()
     finally:
         demo.close()
+
+
+def test_every_handler_runs_in_a_thread_that_ends_with_it_and_keeps_gradios_context():
+    """Threads that compute with torch keep an OpenMP pool while they live (see `in_a_thread_of_its_own`)."""
+    import contextvars
+    import inspect
+    import threading
+
+    import gradio as gr
+
+    from workbench.ui.app import in_a_thread_of_its_own
+
+    request = contextvars.ContextVar("request", default=None)
+    request.set("this page's")
+    seen = []
+
+    def handler(x, progress=gr.Progress()):
+        seen.append((threading.current_thread(), request.get()))
+        return 2 * x
+
+    wrapped = in_a_thread_of_its_own(handler)
+    assert wrapped(21) == 42
+    thread, context = seen[0]
+    assert thread is not threading.current_thread() and not thread.is_alive() and context == "this page's"
+    assert "progress" in inspect.signature(wrapped).parameters  # Gradio still finds its special arguments
+
+    def refusing():
+        raise gr.Error("a clear message")
+
+    with pytest.raises(gr.Error, match="a clear message"):
+        in_a_thread_of_its_own(refusing)()
