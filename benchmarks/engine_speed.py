@@ -29,8 +29,7 @@ import time
 import torch
 
 from workbench import loop
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.training import TrainConfig, TrainingRun, resolve_precision
 
 
@@ -43,7 +42,7 @@ def simclr(device, bfloat16=False):
     """SimCLR on small_cnn as the engine builds it; `bfloat16`: its encoder under autocast, as the engine runs it
     where `resolve_precision` says bfloat16."""
     torch.manual_seed(0)
-    task = create_task("simclr", create_encoder("small_cnn", seed=0)).to(device)
+    task = build_task("simclr", "small_cnn", 0).to(device)
     if bfloat16:
         loop.encode_in_bfloat16(task.encoder, device)
     return task.to(memory_format=torch.channels_last)
@@ -74,11 +73,11 @@ def bare_loop(task, views, steps, device) -> float:
 def engine_run(views, args, out_dir) -> dict:
     """A real run of the engine (TrainingRun, loop, run folder) whose task is fed the pre-made views; seconds in
     all, in evaluation, and steps done."""
-    real_create_task, real_evaluate, real_save = loop.create_task, loop.OnlineEvaluation.__call__, TrainingRun.save
+    real_build_task, real_evaluate, real_save = loop.build_task, loop.OnlineEvaluation.__call__, TrainingRun.save
     evaluation_seconds, save_seconds = [], []
 
     def fed_premade_views(*a, **k):
-        task = real_create_task(*a, **k)
+        task = real_build_task(*a, **k)
         task.make_inputs = lambda images, gen, indices=None: views
         return task
 
@@ -93,13 +92,13 @@ def engine_run(views, args, out_dir) -> dict:
         real_save(self, *a, **k)
         save_seconds.append(time.perf_counter() - began)
 
-    loop.create_task, loop.OnlineEvaluation.__call__, TrainingRun.save = fed_premade_views, timed_evaluation, timed_save
+    loop.build_task, loop.OnlineEvaluation.__call__, TrainingRun.save = fed_premade_views, timed_evaluation, timed_save
     try:
         run = TrainingRun(TrainConfig(data="shapes", task="simclr", epochs=args.epochs, batch_size=args.batch_size,
                                       device=args.device, seed=0), out_dir)
         status = run.run()
     finally:
-        loop.create_task, loop.OnlineEvaluation.__call__, TrainingRun.save = real_create_task, real_evaluate, real_save
+        loop.build_task, loop.OnlineEvaluation.__call__, TrainingRun.save = real_build_task, real_evaluate, real_save
     assert status.state == "finished", status.message
     # The run's clock starts after its setup and its step-0 evaluation, and counts the later evaluations.
     # The last evaluation is the whole data's (once a run): an epoch's is one of those between.

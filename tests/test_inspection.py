@@ -21,7 +21,7 @@ from workbench.evaluation import MapSettings, map_run
 from workbench.evolution import evolution
 from workbench.export import FORMATS, export_run
 from workbench.mapview import map_document
-from workbench.models import create_encoder
+from workbench.models import create_encoder, seeded
 from workbench.plots import evolution_figure, umap_figure
 from workbench.probes import FineTuning, knn_report, label_efficiency, label_efficiency_of_run, linear_probe
 from workbench.report import label_efficiency_rows, probe_markdown
@@ -59,7 +59,8 @@ def test_knn_report_counts_every_test_image_once(metric):
 
 def test_fine_tuning_learns_digits_from_scratch():
     data = load_dataset("digits")
-    model = create_encoder("small_cnn", seed=0)
+    with seeded(0):
+        model = create_encoder("small_cnn")
     before = {name: value.clone() for name, value in model.state_dict().items()}
     scores = FineTuning(steps=120)(model, data.train_images, data.train_labels, data.test_images,
                                    data.test_labels, classes=10)

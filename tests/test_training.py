@@ -3,6 +3,7 @@ import math
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -12,8 +13,8 @@ from small_data import shapes_folder
 
 from workbench import loop
 from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_into, load_task
-from workbench.models import create_encoder
-from workbench.tasks import create_task
+from workbench.tasks import build_task
+from workbench.pictures import task_preview
 from workbench.probes import probe_run
 from workbench.loop import learning_rate_at
 from workbench.training import JobManager, TrainConfig, TrainingRun
@@ -63,10 +64,10 @@ def test_one_run_at_a_time_and_stop_ends_it_cleanly(tmp_path):
 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real_create_task = loop.create_task
+    real_build_task = loop.build_task
 
     def task_that_diverges_in_epoch_two(*args, **kwargs):
-        task = real_create_task(*args, **kwargs)
+        task = real_build_task(*args, **kwargs)
         real_step, calls = task.training_step, []
 
         def step(*args):
@@ -78,7 +79,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
         task.training_step = step
         return task
 
-    monkeypatch.setattr(loop, "create_task", task_that_diverges_in_epoch_two)
+    monkeypatch.setattr(loop, "build_task", task_that_diverges_in_epoch_two)
     status = TrainingRun(TrainConfig(data="digits", epochs=3, device="cpu"), tmp_path).run()
     assert status.state == "failed" and "nan" in status.message.lower()
     assert "lower learning rate" in status.message
@@ -87,17 +88,17 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, m
 
 
 def test_running_out_of_gpu_memory_fails_the_run_with_advice(tmp_path, monkeypatch):
-    real_create_task = loop.create_task
+    real_build_task = loop.build_task
 
     def task_too_big_for_the_gpu(*args, **kwargs):
-        task = real_create_task(*args, **kwargs)
+        task = real_build_task(*args, **kwargs)
 
         def step(*args):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
         task.training_step = step
         return task
 
-    monkeypatch.setattr(loop, "create_task", task_too_big_for_the_gpu)
+    monkeypatch.setattr(loop, "build_task", task_too_big_for_the_gpu)
     status = TrainingRun(TrainConfig(data="digits", batch_size=256, device="cpu"), tmp_path).run()
     assert status.state == "failed"
     assert "out of memory" in status.message and "smaller batch size, e.g. 128" in status.message
@@ -299,9 +300,9 @@ def test_a_kill_while_a_checkpoint_is_written_leaves_the_previous_one_loadable(t
 
 
 def test_weights_of_another_model_are_refused_with_a_message_not_a_traceback():
-    task = create_task("simclr", create_encoder("small_cnn", seed=0))
+    task = build_task("simclr", "small_cnn", 0)
     renamed = {name.replace("encoder.", "encoder.old."): t for name, t in task.state_dict().items()}
-    other_size = create_task("simclr", create_encoder("small_cnn", seed=0), projection_dim=64).state_dict()
+    other_size = build_task("simclr", "small_cnn", 0, projection_dim=64).state_dict()
     for weights in (renamed, other_size):
         with pytest.raises(ValueError, match="runs/old: its weights do not fit this version's SimCLR"):
             load_into(task, weights, "runs/old")
@@ -342,6 +343,37 @@ def test_a_resumed_run_repeats_the_losses_of_a_run_never_interrupted(tmp_path, i
     assert RunFolder(tmp_path / "cut").history() == [1, 2]
     with pytest.raises(ValueError, match="ask for more epochs"):
         TrainingRun.resume_from(tmp_path / "cut")
+
+
+def test_a_run_and_its_baseline_repeat_their_seed_while_the_page_draws_previews(tmp_path):
+    """The page builds tasks of its own (each preview builds one from seed 0) while a run builds its task, or a
+    probe rebuilds the run's random init: every one of them must get the weights of its own seed alone."""
+    data = str(shapes_folder(tmp_path / "data", count=120))
+    config = TrainConfig(data=data, task="gan", epochs=1, batch_size=16, device="cpu", seed=3)
+    alone = TrainingRun(config, tmp_path / "alone").run()
+    random_init = RunFolder(tmp_path / "alone").load_task(trained=False)[0].state_dict()
+    task_preview("shapes", "gan", {}, seed=0)  # the data in memory, as on a page that shows it
+    previews_drawn, done = [], threading.Event()
+
+    def page():  # a student redrawing the preview, over and over
+        while not done.is_set():
+            previews_drawn.append(task_preview("shapes", "gan", {}, seed=len(previews_drawn)))
+
+    neighbour = threading.Thread(target=page)
+    neighbour.start()
+    try:
+        busy = TrainingRun(config, tmp_path / "busy").run()
+        # Before builds took turns, about one in six of these differed (measured: 8 of 50).
+        rebuilt = [RunFolder(tmp_path / "alone").load_task(trained=False)[0].state_dict() for _ in range(30)]
+    finally:
+        done.set()
+        neighbour.join()
+    assert len(previews_drawn) > 10
+    assert all(torch.equal(weights[name], random_init[name]) for weights in rebuilt for name in random_init)
+    losses = {name: torch.tensor([record["loss"] for record in status.steps])
+              for name, status in (("alone", alone), ("busy", busy))}
+    assert torch.equal(losses["alone"], losses["busy"])
+    assert [e["knn_top1"] for e in busy.evals] == [e["knn_top1"] for e in alone.evals]
 
 
 def test_a_time_budget_ends_the_run_on_time_with_a_checkpoint_and_a_low_learning_rate(tmp_path):

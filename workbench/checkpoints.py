@@ -20,8 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .models import create_encoder
-from .tasks import create_task
+from .tasks import build_task
 
 TRAINING = "training/"  # prefix of the resume tensors in a checkpoint; a module name never holds a "/"
 HISTORY_EPOCHS = 5      # the last epochs' checkpoints kept in history/, besides those of epochs 1, 2, 4, 8, …
@@ -133,8 +132,7 @@ class RunFolder:
         with the last checkpoint's weights, those of an `epoch` in history/, or (`trained=False`) the seed's
         random initialisation."""
         config = self.read_config()
-        task = create_task(config["task"], create_encoder(config["encoder_resolved"], seed=config["seed"]),
-                           **config["task_params"])
+        task = build_task(config["task"], config["encoder_resolved"], config["seed"], **config["task_params"])
         if trained:
             load_into(task, self.load_weights(epoch), self.path)
         return task.to(device).eval(), config

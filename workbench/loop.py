@@ -19,8 +19,7 @@ from .checkpoints import TrainingState, load_into
 from .data import ImageDataset
 from .distributed import World
 from .evaluation import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
-from .models import create_encoder
-from .tasks import PretextTask, Progress, StepOutput, create_task
+from .tasks import PretextTask, Progress, StepOutput, build_task
 
 LOG_EVERY = 10  # steps between reads of the device's numbers; the time budget is looked at then too
 # The online k-NN's bank after each epoch: a sixth of the training images, at least 800 and at most 2,000, and
@@ -73,8 +72,7 @@ def train(cfg, data: ImageDataset, device: torch.device, job, world: World = Wor
     began, paused = time.perf_counter(), 0.0
 
     # The same task in every process: same seed, then rank 0's weights copied to all.
-    torch.manual_seed(cfg.seed)
-    task = create_task(cfg.task, create_encoder(cfg.encoder, seed=cfg.seed), **cfg.task_params).to(device)
+    task = build_task(cfg.task, cfg.encoder, cfg.seed, **cfg.task_params).to(device)
     if world.size > 1 and device.type == "cuda" and cfg.task in SYNC_BATCHNORM_TASKS:
         task = torch.nn.SyncBatchNorm.convert_sync_batchnorm(task)
     task = task.to(memory_format=torch.channels_last)  # ~1.5x faster convolutions on a CPU

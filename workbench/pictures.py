@@ -9,8 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .checkpoints import load_task
 from .data import load_dataset
-from .models import create_encoder
-from .tasks import create_task, task_class
+from .tasks import build_task, task_class
 from .training import task_defaults
 
 PREVIEW_IMAGES = 6
@@ -58,8 +57,8 @@ def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_di
             raise ValueError(f"{run_dir} trained {config['task']}, not {task_name}")
     else:
         cls = task_class(task_name)
-        encoder = create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=0)
-        task = create_task(task_name, encoder, **{**task_defaults(task_name, data_spec), **params}).eval()
+        encoder = cls.encoders[0] if cls.encoders else "small_cnn"
+        task = build_task(task_name, encoder, 0, **{**task_defaults(task_name, data_spec), **params}).eval()
     gen = torch.Generator().manual_seed(int(seed))
     pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
     with torch.no_grad():

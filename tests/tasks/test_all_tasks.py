@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, create_task, explanation, list_tasks,
+from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, build_task, explanation, list_tasks,
                              make_params, task_class)
 from workbench.tasks.parts.views import ViewParams
 from workbench.training import TrainConfig, TrainingRun
@@ -25,7 +24,7 @@ def images(n=8, seed=0):
 
 def build(name, seed=0) -> PretextTask:
     cls = task_class(name)
-    return create_task(name, create_encoder(cls.encoders[0] if cls.encoders else "small_cnn", seed=seed))
+    return build_task(name, cls.encoders[0] if cls.encoders else "small_cnn", seed)
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])

@@ -2,8 +2,7 @@ import torch
 from lightly.loss import BarlowTwinsLoss
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.barlow_twins import barlow_twins_loss, cross_correlation, standardize
 
 # Four centred, pairwise orthogonal ±1 columns (a Hadamard matrix without its constant column): every column has
@@ -56,7 +55,7 @@ def test_a_collapsed_embedding_scores_d_and_anti_correlated_views_score_4d():
 
 def test_overfitting_one_batch_drives_the_loss_down():
     torch.manual_seed(0)
-    task = create_task("barlow_twins", create_encoder("small_cnn", seed=0), projection_dim=64)
+    task = build_task("barlow_twins", "small_cnn", 0, projection_dim=64)
     images = generate_shapes(64, seed=0)[0].float() / 255
     inputs = task.make_inputs(images, torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)

@@ -5,8 +5,7 @@ import torch.nn.functional as F
 from lightly.loss import NegativeCosineSimilarity
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.byol import regression_loss
 
 
@@ -16,7 +15,7 @@ def images(n=16, seed=0):
 
 
 def byol(seed=0, **params):
-    return create_task("byol", create_encoder("small_cnn", seed=seed), **params)
+    return build_task("byol", "small_cnn", seed, **params)
 
 
 def online(task):

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.colorization import (cell_centres, lab_to_rgb, quantise_ab, rebalancing_weights,
                                           rgb_to_lab, split_colour)
 
@@ -95,7 +95,7 @@ def test_features_see_only_lightness():
 
 def test_the_loss_falls_when_overfitting_one_batch():
     torch.manual_seed(0)
-    task = create_task("colorization", create_encoder("small_cnn", seed=0))
+    task = build_task("colorization", "small_cnn", 0)
     inputs = task.make_inputs(shapes(16), torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)
     losses = []

@@ -7,8 +7,7 @@ from sklearn.metrics import adjusted_rand_score
 from workbench.checkpoints import save_weights
 from workbench.data.shapes import generate_shapes
 from workbench.evaluation import embed
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.deepcluster import kmeans, pca_whitening, reduce
 
 
@@ -22,7 +21,7 @@ def blobs(n_per_blob=60, blobs_=5, dims=192, seed=0):
 
 def deepcluster(**params):
     torch.manual_seed(0)
-    return create_task("deepcluster", create_encoder("small_cnn", seed=0), **params)
+    return build_task("deepcluster", "small_cnn", 0, **params)
 
 
 def test_kmeans_finds_well_separated_blobs_whatever_the_order_of_points_and_seeds():

@@ -4,7 +4,7 @@ import torch
 from workbench import augment
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.denoising_ae import corrupt
 from workbench.tasks.parts.decoders import denormalize_patches, normalize_patches
 
@@ -99,7 +99,7 @@ def test_features_see_the_grey_image():
 
 def test_the_reconstruction_error_falls_below_the_noise_when_overfitting_one_batch():
     torch.manual_seed(0)
-    task = create_task("denoising_ae", create_encoder("small_cnn", seed=0))
+    task = build_task("denoising_ae", "small_cnn", 0)
     inputs = task.make_inputs(shapes(16), torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)
     losses = []

@@ -5,14 +5,13 @@ import torch
 import torch.nn.functional as F
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.checkpoints import load_task
 from workbench.training import TrainConfig, TrainingRun
 
 
 def build(seed=0):
-    return create_task("gan", create_encoder("small_cnn", seed=seed))
+    return build_task("gan", "small_cnn", seed)
 
 
 def shapes(n, seed=0):

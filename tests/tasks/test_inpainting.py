@@ -3,7 +3,7 @@ import torch
 
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.inpainting import hole_masks, masked_mse
 
 
@@ -95,7 +95,7 @@ def test_masked_mse_of_a_hand_made_case():
 
 def test_the_hole_error_falls_when_overfitting_one_batch():
     torch.manual_seed(0)
-    task = create_task("inpainting", create_encoder("small_cnn", seed=0), hole_kind="centre")
+    task = build_task("inpainting", "small_cnn", 0, hole_kind="centre")
     x = shapes(16)
     inputs = task.make_inputs(x, torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)

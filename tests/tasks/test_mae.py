@@ -4,9 +4,8 @@ import torch.nn.functional as F
 from lightly.models.utils import patchify as lightly_patchify
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
 from workbench.models.vit import ViT
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.mae import masked_mse, normalise_patches, patchify, random_masking, unpatchify
 from workbench.training import TrainConfig
 
@@ -73,7 +72,7 @@ def test_the_loss_counts_only_the_masked_patches():
 
 
 def test_the_reconstruction_shows_the_visible_patches_as_they_were():
-    task = create_task("mae", create_encoder("vit_tiny", seed=0)).eval()
+    task = build_task("mae", "vit_tiny", 0).eval()
     x = shapes(2)[0]
     row = task.preview(x, torch.Generator().manual_seed(3), predict=True)[0]
     crops, keep, masked = task.make_inputs(x, torch.Generator().manual_seed(3))
@@ -86,7 +85,7 @@ def test_the_reconstruction_shows_the_visible_patches_as_they_were():
 
 def test_loss_falls_when_overfitting_one_batch():
     torch.manual_seed(0)
-    task = create_task("mae", create_encoder("vit_tiny", seed=0))
+    task = build_task("mae", "vit_tiny", 0)
     inputs = task.make_inputs(shapes(8)[0], torch.Generator().manual_seed(0))  # the same masks every step
     optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
     losses = []
@@ -112,7 +111,7 @@ def heldout_error(task, images):
 
 def test_a_short_training_run_learns_to_fill_in_unseen_images():
     torch.manual_seed(0)
-    task = create_task("mae", create_encoder("vit_tiny", seed=0))
+    task = build_task("mae", "vit_tiny", 0)
     train, test = shapes(1000, seed=1)[0], shapes(64, seed=2)[0]
     before = heldout_error(task, test)
     optimizer = torch.optim.AdamW(task.param_groups(0.05), lr=1e-3)

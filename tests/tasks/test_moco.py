@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from lightly.loss import NTXentLoss
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.moco import enqueue, info_nce
 
 
@@ -17,7 +16,7 @@ def images(n=16, seed=0):
 
 
 def moco(seed=0, **params):
-    return create_task("moco", create_encoder("small_cnn", seed=seed), **params)
+    return build_task("moco", "small_cnn", seed, **params)
 
 
 def test_info_nce_matches_lightly_with_a_memory_bank_and_both_enqueue_alike():

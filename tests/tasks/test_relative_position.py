@@ -5,7 +5,7 @@ import torch
 
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.relative_position import NAMES, drop_colours
 from workbench.training import TrainConfig, TrainingRun
 
@@ -79,7 +79,7 @@ def test_a_classifier_that_knows_nothing_scores_ln_8():
 
 def test_loss_falls_when_overfitting_one_small_batch():
     torch.manual_seed(0)
-    task = create_task("relative_position", create_encoder("small_cnn", seed=0))
+    task = build_task("relative_position", "small_cnn", 0)
     inputs = task.make_inputs(shapes(32), torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=2e-3)
     losses = []

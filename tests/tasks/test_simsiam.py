@@ -4,8 +4,7 @@ import torch
 from lightly.loss import NegativeCosineSimilarity
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.simsiam import negative_cosine
 from workbench.training import TrainConfig, TrainingRun
 
@@ -16,7 +15,7 @@ def images(n=16, seed=0):
 
 
 def simsiam(seed=0, **params):
-    return create_task("simsiam", create_encoder("small_cnn", seed=seed), **params)
+    return build_task("simsiam", "small_cnn", seed, **params)
 
 
 def test_negative_cosine_is_lightlys():

@@ -6,8 +6,7 @@ from lightly.loss import SwaVLoss
 from lightly.loss.swav_loss import sinkhorn as lightly_sinkhorn
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.swav import sinkhorn, swapped_prediction
 
 
@@ -17,7 +16,7 @@ def images(n=8, seed=0):
 
 
 def build(**params):
-    return create_task("swav", create_encoder("small_cnn", seed=0), **params)
+    return build_task("swav", "small_cnn", 0, **params)
 
 
 def test_sinkhorn_codes_have_the_papers_marginals():

@@ -4,7 +4,7 @@ from torch.distributions import Normal, kl_divergence
 
 from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.vae import gaussian_kl, reparameterise
 
 
@@ -67,7 +67,7 @@ def test_prior_samples_come_from_a_fixed_grid_whatever_the_seed_and_leave_batch_
 
 def test_the_loss_falls_when_overfitting_one_batch():
     torch.manual_seed(0)
-    task = create_task("vae", create_encoder("small_cnn", seed=0))
+    task = build_task("vae", "small_cnn", 0)
     inputs = task.make_inputs(shapes(16), torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)
     losses = []

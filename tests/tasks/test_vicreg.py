@@ -4,8 +4,7 @@ import torch
 from lightly.loss import VICRegLoss
 
 from workbench.data.shapes import generate_shapes
-from workbench.models import create_encoder
-from workbench.tasks import Progress, create_task
+from workbench.tasks import Progress, build_task
 from workbench.tasks.vicreg import covariance_term, invariance_term, variance_term, vicreg_loss
 
 
@@ -52,7 +51,7 @@ def train_one_batch(variance_weight, steps=40):
     """The task overfitting one fixed batch; returns its losses and the embeddings' std over the batch, before
     and after."""
     torch.manual_seed(0)
-    task = create_task("vicreg", create_encoder("small_cnn", seed=0), projection_dim=64,
+    task = build_task("vicreg", "small_cnn", 0, projection_dim=64,
                        variance_weight=variance_weight)
     inputs = task.make_inputs(generate_shapes(64, seed=0)[0].float() / 255, torch.Generator().manual_seed(0))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)

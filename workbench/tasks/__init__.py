@@ -11,6 +11,7 @@
 import importlib
 from pathlib import Path
 
+from ..models import create_encoder, seeded
 from .base import PreviewRow, PretextTask, Preset, Progress, StepOutput, TaskInfo, make_params, param
 
 _REGISTRY: dict[str, type[PretextTask]] = {}
@@ -41,6 +42,13 @@ def create_task(name: str, encoder, **overrides) -> PretextTask:
     return cls(encoder, make_params(cls, overrides))
 
 
+def build_task(name: str, encoder: str, seed: int, **overrides) -> PretextTask:
+    """The task `name` on a new encoder called `encoder`, every first weight drawn from `seed` alone: a run, its
+    checkpoint and its random-init baseline get the same network whatever other threads draw meanwhile."""
+    with seeded(seed):
+        return create_task(name, create_encoder(encoder), **overrides)
+
+
 # Every card has these sections, in bold at the start of a paragraph, and its loss as a $$ formula.
 CARD_SECTIONS = ("The pretext task", "The loss", "Why it learns", "What to look for", "How it fails")
 
@@ -67,4 +75,5 @@ for _name in CATALOGUE:
     importlib.import_module(f"{__name__}.{_name}")
 
 __all__ = ["CARD_SECTIONS", "PreviewRow", "PretextTask", "Preset", "Progress", "StepOutput", "TaskInfo",
-           "create_task", "explanation", "list_tasks", "make_params", "param", "register_task", "task_class"]
+           "build_task", "create_task", "explanation", "list_tasks", "make_params", "param", "register_task",
+           "task_class"]

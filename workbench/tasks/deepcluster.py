@@ -173,8 +173,12 @@ class DeepCluster(PretextTask):
         self.pseudo_labels = labels
         sizes = torch.bincount(labels, minlength=p.clusters).float()
         self.cluster_weights = torch.where(sizes > 0, 1 / sizes.clamp_min(1), torch.zeros_like(sizes))
-        # "We reassign the clusters... the top layer is re-initialized" each epoch: cluster ids are permuted.
-        self.classifier.reset_parameters()
+        # "We reassign the clusters... the top layer is re-initialized" each epoch: cluster ids are permuted. At
+        # random as nn.Linear starts (uniform within ±1/√fan-in), from the epoch's generator: the run's seed
+        # alone fixes it.
+        bound = self.classifier.in_features ** -0.5
+        self.classifier.weight.uniform_(-bound, bound, generator=gen)
+        self.classifier.bias.uniform_(-bound, bound, generator=gen)
         if p.head_init == "class_means":
             was_training = self.hidden.training
             self.hidden.eval()
