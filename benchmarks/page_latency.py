@@ -28,7 +28,8 @@ def free_port() -> int:
 
 
 def poll(url: str, start_at: float, seconds: float, results):
-    """One page's timer, in a process of its own as a browser tab is: /status once a second for `seconds`,
+    """One page's timer, in a process of its own as a browser tab is: /status once a second (twice as often as
+    the page's own timer asks) for `seconds`,
     from the wall-clock time `start_at` on."""
     client = Client(url, verbose=False)
     time.sleep(max(0.0, start_at - time.time()))

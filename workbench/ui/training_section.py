@@ -7,6 +7,7 @@ reload re-attaches through `demo.load`.
 """
 
 import math
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -23,6 +24,12 @@ from .state import PageState
 from .task_section import TaskControls, preset_for_this_machine
 
 RUN_COLUMNS = ["run", "task", "data", "epochs", "seconds", "k-NN", "started", "state"]
+# How often the page asks for the live status, and redraws the loss plot. Every poll costs the browser far more
+# than the server (Gradio's front end walks its whole component tree for each output), on the cores the
+# training needs: polled every second, with the loss redrawn each time, headless Chromium used 9 – 10 s of CPU
+# in 30 s of rotation's preset, and the run trained at ~500 images/s; every 2 s, off the queue, with the loss
+# every 4 s: 3.9 s and ~700 images/s (benchmarks/README.md).
+POLL_EVERY, LOSS_PLOT_EVERY = 2.0, 4.0
 
 
 def status_markdown(status) -> str:
@@ -102,7 +109,7 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
         more_epochs = gr.Number(0, precision=0, minimum=0, label="Epochs in all", elem_id="resume-epochs",
                                 info="0: as many as it asked for")
         go_on_button = gr.Button("Go on with this run", elem_id="go-on", scale=1)
-    timer = gr.Timer(1.0, active=False)
+    timer = gr.Timer(POLL_EVERY, active=False)
 
     def start(spec, task_name, params, encoder_name, n_epochs, batch, peak_lr, seed_value, device_name, budget,
               size, grey, held_out):
@@ -135,14 +142,19 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
         return latest[kind][1]
 
     def poll(drawn):
-        """Status for the page. Plots are re-sent only when they have new points: redrawing a Plotly figure
-        costs the browser far more than building it costs the server, and both share the training's CPU."""
+        """Status for the page. Plots are re-sent only when they have new points, the loss at most every
+        LOSS_PLOT_EVERY seconds while a run goes on: redrawing a Plotly figure costs the browser far more than
+        building it costs the server, and both share the training's CPU."""
         run = manager.current
         now = run.status() if run else None
         seen = (now.out_dir, len(now.steps), len(now.evals), now.state) if now else ("", 0, 0, "")
-        shown = drawn or (None, None, None, None)
-        fresh_steps, fresh_evals = seen[:2] != tuple(shown[:2]), (seen[0], seen[2]) != (shown[0], shown[2])
+        shown = drawn or (None, None, None, None, 0.0)
+        fresh_evals = (seen[0], seen[2]) != (shown[0], shown[2])
         fresh_runs = fresh_evals or seen[3] != shown[3]
+        fresh_steps = seen[:2] != tuple(shown[:2]) and (
+            fresh_runs or seen[0] != shown[0] or time.monotonic() - shown[4] >= LOSS_PLOT_EVERY)
+        shows = (seen[0], seen[1] if fresh_steps else shown[1], seen[2], seen[3],
+                 time.monotonic() if fresh_steps else shown[4])
         return (
             status_markdown(now),
             progress_html(now),
@@ -153,7 +165,7 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
                                                                        now.epochs if now else 0))
             if fresh_evals else gr.skip(),
             runs_table(state.runs_root) if fresh_runs else gr.skip(),
-            seen,
+            shows,
             f"{seen[0]}:{seen[2]}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw the predictions
             gr.Timer(active=bool(now and now.active)),
         )
@@ -181,11 +193,14 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
                                max_minutes, data.image_size, data.grayscale, data.test_fraction], [message, timer],
                        api_name="start")
     go_on_button.click(go_on, [run_name, more_epochs, max_minutes], [message, timer], api_name="resume_run")
-    drawn = gr.State(None)  # what this page shows: (run folder, steps, evals, state)
+    drawn = gr.State(None)  # what this page shows: (run folder, steps, evals, state, when the loss was drawn)
     checkpoint = gr.Textbox(visible=False)  # changes with every epoch's checkpoint
     task.redraw_preview(checkpoint.change)
     poll_outputs = [status, progress, loss_plot, knn_plot, runs, drawn, checkpoint, timer]
-    timer.tick(poll, drawn, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden")
+    # Off the queue: a queued event sends the page a stream of status messages, each of which Gradio's front end
+    # matches against the whole component tree — a fifth of the browser's cost of a poll.
+    timer.tick(poll, drawn, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden",
+               queue=False)
     runs.change(run_names, None, run_name, api_name=False, show_progress="hidden")
     runs.select(pick_row, None, run_name, api_name=False)
     stop_button.click(control("stop"), None, message, api_name="stop")

@@ -1,0 +1,112 @@
+"""A run started from the page, watched by a real browser, against the same run from the command line.
+
+    python benchmarks/page_training.py [--task rotation]
+
+The app is launched in a process of its own on a free port, opened in Debian's headless Chromium, and the task's
+preset started with Start on the built-in data; then the same run is started with `python -m workbench train`.
+Printed side by side: each run's seconds (by the run's own clock, in metrics.json), their ratio, the CPU seconds
+the browser used while the page's run trained, and each run's final k-NN (equal: the seed repeats). On a 2-core
+machine the browser's work comes out of the training's cores.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(command_name: str) -> float:
+    """User + system CPU seconds of every live process whose name contains `command_name` (Linux /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if command_name in text[text.index("(") + 1:text.rindex(")")]:
+            fields = text[text.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def finished_run(runs: Path) -> dict:
+    metrics = json.loads(next(runs.glob("*/metrics.json")).read_text())
+    return {"seconds": metrics["elapsed_seconds"], "knn": metrics["evals"][-1]["knn_top1"]}
+
+
+def page_run(task: str, runs: Path) -> dict:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", "from workbench.ui.app import serve; "
+                               f"serve(port={port}, runs_root={str(runs)!r})"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox",
+                                                                        "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
+            expect(page.locator("#preview img").first).to_be_visible(timeout=180_000)
+            if task != "rotation":  # the page opens on rotation
+                page.locator("#task input").first.click()
+                page.keyboard.type(task)
+                page.keyboard.press("Enter")
+                expect(page.locator("#task-card")).not_to_contain_text("Rotation", timeout=60_000)
+            time.sleep(20)  # the app's UMAP warm-up, which runs once after start-up, is over
+            before = cpu_seconds("chromium")
+            page.locator("#start").click()
+            expect(page.locator("#status")).to_contain_text("FINISHED", timeout=1_800_000)
+            browser_cpu = cpu_seconds("chromium") - before
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait()
+    return {**finished_run(runs), "browser_cpu": browser_cpu}
+
+
+def command_line_run(task: str, runs: Path) -> dict:
+    subprocess.run([sys.executable, "-m", "workbench", "train", "--data", "shapes", "--task", task,
+                    "--out", str(runs / task)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return finished_run(runs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="rotation")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as page_runs, tempfile.TemporaryDirectory() as cli_runs:
+        page = page_run(args.task, Path(page_runs))
+        cli = command_line_run(args.task, Path(cli_runs))
+    print(f"| {args.task}'s preset | seconds | k-NN |\n|---|---|---|")
+    print(f"| started from the page, Chromium watching | {page['seconds']:.0f} | {page['knn']:.3f} |")
+    print(f"| `python -m workbench train` | {cli['seconds']:.0f} | {cli['knn']:.3f} |")
+    print(f"\npage ÷ command line: {page['seconds'] / cli['seconds']:.2f}; the browser used "
+          f"{page['browser_cpu']:.0f} CPU seconds while the page's run trained")
+
+
+if __name__ == "__main__":
+    main()
