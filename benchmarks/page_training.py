@@ -12,6 +12,7 @@ machine the browser's work comes out of the training's cores.
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def free_port() -> int:
 
 
 def cpu_seconds(command_name: str) -> float:
-    """User + system CPU seconds of every live process whose name contains `command_name` (Linux /proc)."""
+    """User + system CPU seconds of every live process whose name contains `command_name` (Linux /proc); a
+    process that ends in between takes its seconds with it, so the browser stays open while it is measured."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -80,7 +82,9 @@ def page_run(task: str, runs: Path) -> dict:
             time.sleep(20)  # the app's UMAP warm-up, which runs once after start-up, is over
             before = cpu_seconds("chromium")
             page.locator("#start").click()
-            expect(page.locator("#status")).to_contain_text("FINISHED", timeout=1_800_000)
+            expect(page.locator("#status")).to_contain_text(re.compile("FINISHED|FAILED|STOPPED"), timeout=1_800_000)
+            if "FINISHED" not in page.locator("#status").text_content():
+                raise RuntimeError(f"the page's run did not finish: {page.locator('#status').text_content()}")
             browser_cpu = cpu_seconds("chromium") - before
             browser.close()
     finally:

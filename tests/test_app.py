@@ -52,6 +52,10 @@ def test_start_poll_second_start_stop_and_map(client):
     message, _ = client.predict(api_name="/start")
     assert "already going" in message
     status = wait_for(client, lambda text: "epoch 2" in text)  # one epoch done: a checkpoint exists
+    deadline = time.time() + 30
+    while "plot" not in status[2] and time.time() < deadline:  # the loss is redrawn every few seconds
+        time.sleep(1)
+        status = client.predict(api_name="/status")
     loss_plot = json.loads(status[2]["plot"])
     assert loss_plot["data"][0]["mode"] == "lines"
     assert "stop requested" in client.predict(api_name="/stop")

@@ -20,10 +20,10 @@ RECORDING_TRAINER = """
 import os, sys
 from workbench import cli, loop
 
-real_create_task = loop.create_task
+real_build_task = loop.build_task
 
 def recording_task(*args, **kwargs):
-    task = real_create_task(*args, **kwargs)
+    task = real_build_task(*args, **kwargs)
     real_step, seen = task.training_step, open(os.path.join(sys.argv[1], f"rank-{os.environ['RANK']}.txt"), "w")
 
     def step(images, gen, progress, indices):
@@ -34,7 +34,7 @@ def recording_task(*args, **kwargs):
     task.training_step = step
     return task
 
-loop.create_task = recording_task
+loop.build_task = recording_task
 sys.exit(cli.main(sys.argv[2:]))
 """
 
@@ -43,10 +43,10 @@ DYING_TRAINER = """
 import os, sys
 from workbench import cli, loop
 
-real_create_task = loop.create_task
+real_build_task = loop.build_task
 
 def task_that_dies_in_epoch_two(*args, **kwargs):
-    task = real_create_task(*args, **kwargs)
+    task = real_build_task(*args, **kwargs)
     real_step = task.training_step
 
     def step(images, gen, progress, indices):
@@ -56,7 +56,7 @@ def task_that_dies_in_epoch_two(*args, **kwargs):
     task.training_step = step
     return task
 
-loop.create_task = task_that_dies_in_epoch_two
+loop.build_task = task_that_dies_in_epoch_two
 sys.exit(cli.main(sys.argv[1:]))
 """
 

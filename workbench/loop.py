@@ -45,7 +45,9 @@ class Ending:
     checkpoint: TrainingState | None = None
 
 
-ORDER, AUGMENT, GLOBAL = range(3)  # what a random generator is for
+# What a random generator is for. Training draws from these two alone, never from torch's global generator,
+# which the page's threads share (see `models.seeded`): every random number of a step comes from `gen`.
+ORDER, AUGMENT = range(2)
 
 
 def seed_for(seed: int, *purpose: int) -> int:
@@ -88,7 +90,6 @@ def train(cfg, data: ImageDataset, device: torch.device, job, world: World = Wor
         optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
     order_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, ORDER))  # the same in every process
     augment_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, AUGMENT, world.rank))  # its own
-    torch.manual_seed(seed_for(cfg.seed, GLOBAL, world.rank))  # its own draws of torch's global generator too
 
     images = data.pretrain_images.to(device)  # uint8, the whole set: batches are cut on the device
     batch_size, steps_per_epoch = cfg.batch_size, len(images) // cfg.batch_size
@@ -234,11 +235,8 @@ def gpu_memory_gb(device: torch.device) -> float | None:
 
 
 def generator_states(augment: torch.Generator, order: torch.Generator) -> dict[str, torch.Tensor]:
-    """The states of every random generator training draws from: the loop's own and torch's global ones."""
-    states = {"augment": augment.get_state(), "order": order.get_state(), "torch": torch.get_rng_state()}
-    if augment.device.type == "cuda":
-        states["cuda"] = torch.cuda.get_rng_state(augment.device)
-    return states
+    """The states of the random generators training draws from."""
+    return {"augment": augment.get_state(), "order": order.get_state()}
 
 
 def restore(resumed: TrainingState, optimizer, augment_gen, order_gen, steps_per_epoch, world: World, seed: int):
@@ -250,9 +248,6 @@ def restore(resumed: TrainingState, optimizer, augment_gen, order_gen, steps_per
     order_gen.set_state(states["order"])
     if world.main:
         augment_gen.set_state(states["augment"])
-        torch.set_rng_state(states["torch"])
-        if "cuda" in states:
-            torch.cuda.set_rng_state(states["cuda"], augment_gen.device)
     else:
         augment_gen.manual_seed(seed_for(seed, AUGMENT, world.rank, resumed.step))
     if resumed.batch == steps_per_epoch:  # saved at an epoch's end: the next one starts afresh

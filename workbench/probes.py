@@ -25,9 +25,9 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from .augment import random_resized_crop
-from .models import seeded
 from .evaluation import (KNN_K, KNN_TEMPERATURE, embed, feature_spread, knn_predict, raw_pixel_features,
                          stratified_sample)
+from .models import seeded
 
 FRACTIONS = (0.01, 0.1, 1.0)
 METRICS = ("accuracy", "precision", "recall", "f1")
@@ -96,7 +96,8 @@ class FineTuning:
         with torch.no_grad():
             dim = features_of(train_images[:2].to(device).float().div(255)).shape[1]
         with seeded(seed):  # the same first head for a seed, even while a run builds its task
-            head = nn.Linear(dim, classes).to(device)
+            head = nn.Linear(dim, classes)
+        head = head.to(device)
         optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=self.learning_rate,
                                       weight_decay=self.weight_decay)
         for _ in range(self.steps):

@@ -45,6 +45,20 @@ def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_traine
     task.after_optimizer_step(progress)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_training_draws_nothing_from_torch_global_generator(name):
+    """The page's threads share torch's global generator: an epoch's start, a step and its hooks must draw
+    every random number from the generator they are given (or one of their own), so that a run repeats its seed
+    however busy the page is."""
+    task, progress = build(name), Progress(3, 10, 1, 2)
+    before = torch.get_rng_state()
+    task.on_epoch_start(progress, lambda: task.features(images(16)).detach())
+    task.training_step(images(), torch.Generator().manual_seed(0), progress, torch.arange(8)).loss.backward()
+    task.before_optimizer_step(progress)
+    task.after_optimizer_step(progress)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 @pytest.mark.parametrize("predict", [False, True], ids=["inputs", "predictions"])
 @pytest.mark.parametrize("name", NAMES)
 def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict):

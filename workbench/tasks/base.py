@@ -12,6 +12,8 @@ network, a generator). The engine calls it in this order (solo-learn and lightly
 
 `preview` draws what the model is fed with the same `make_inputs`, so the preview is exactly what training
 draws; with `predict=True` it adds the model's answers (a predicted turn, a reconstruction).
+Every random number of a step comes from `gen` (or a generator of the task's own), never from torch's global
+generator: the page's threads share that one, and a run must repeat its seed however busy the page is.
 State that lives across steps (a queue of negatives, a centre) is a registered buffer: it travels with the
 state dict, so a checkpoint keeps it.
 """

@@ -174,8 +174,8 @@ class DeepCluster(PretextTask):
         sizes = torch.bincount(labels, minlength=p.clusters).float()
         self.cluster_weights = torch.where(sizes > 0, 1 / sizes.clamp_min(1), torch.zeros_like(sizes))
         # "We reassign the clusters... the top layer is re-initialized" each epoch: cluster ids are permuted. At
-        # random as nn.Linear starts (uniform within ±1/√fan-in), from the epoch's generator: the run's seed
-        # alone fixes it.
+        # random as nn.Linear starts (uniform within ±1/√fan-in), from the epoch's generator, as k-means starts:
+        # the same in every process, and never from torch's global generator, which other threads share.
         bound = self.classifier.in_features ** -0.5
         self.classifier.weight.uniform_(-bound, bound, generator=gen)
         self.classifier.bias.uniform_(-bound, bound, generator=gen)

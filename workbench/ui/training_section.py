@@ -148,11 +148,11 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
         run = manager.current
         now = run.status() if run else None
         seen = (now.out_dir, len(now.steps), len(now.evals), now.state) if now else ("", 0, 0, "")
-        shown = drawn or (None, None, None, None, 0.0)
+        shown = drawn if drawn and len(drawn) == 5 else (None, None, None, None, 0.0)
         fresh_evals = (seen[0], seen[2]) != (shown[0], shown[2])
         fresh_runs = fresh_evals or seen[3] != shown[3]
         fresh_steps = seen[:2] != tuple(shown[:2]) and (
-            fresh_runs or seen[0] != shown[0] or time.monotonic() - shown[4] >= LOSS_PLOT_EVERY)
+            fresh_runs or seen[0] != shown[0] or time.monotonic() - shown[4] >= LOSS_PLOT_EVERY - POLL_EVERY / 2)
         shows = (seen[0], seen[1] if fresh_steps else shown[1], seen[2], seen[3],
                  time.monotonic() if fresh_steps else shown[4])
         return (
@@ -199,8 +199,7 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
     poll_outputs = [status, progress, loss_plot, knn_plot, runs, drawn, checkpoint, timer]
     # Off the queue: a queued event sends the page a stream of status messages, each of which Gradio's front end
     # matches against the whole component tree — a fifth of the browser's cost of a poll.
-    timer.tick(poll, drawn, poll_outputs, api_name="status", concurrency_limit=None, show_progress="hidden",
-               queue=False)
+    timer.tick(poll, drawn, poll_outputs, api_name="status", show_progress="hidden", queue=False)
     runs.change(run_names, None, run_name, api_name=False, show_progress="hidden")
     runs.select(pick_row, None, run_name, api_name=False)
     stop_button.click(control("stop"), None, message, api_name="stop")
