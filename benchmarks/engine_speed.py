@@ -41,7 +41,6 @@ def sync(device):
 def simclr(device, bfloat16=False):
     """SimCLR on small_cnn as the engine builds it; `bfloat16`: its encoder under autocast, as the engine runs it
     where `resolve_precision` says bfloat16."""
-    torch.manual_seed(0)
     task = build_task("simclr", "small_cnn", 0).to(device)
     if bfloat16:
         loop.encode_in_bfloat16(task.encoder, device)

@@ -20,7 +20,6 @@ def blobs(n_per_blob=60, blobs_=5, dims=192, seed=0):
 
 
 def deepcluster(**params):
-    torch.manual_seed(0)
     return build_task("deepcluster", "small_cnn", 0, **params)
 
 

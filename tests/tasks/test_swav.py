@@ -108,7 +108,6 @@ def test_queue_keeps_the_newest_projections_and_survives_a_state_dict():
 
 
 def test_loss_falls_when_overfitting_one_batch():
-    torch.manual_seed(0)
     task = build(freeze_prototypes_epochs=0, queue_length=0, prototypes=16)
     optimizer = torch.optim.AdamW(task.param_groups(0.0), lr=3e-3)
     x = images(32)

@@ -148,11 +148,11 @@ def build_training(demo: gr.Blocks, state: PageState, data: DataControls, task: 
         run = manager.current
         now = run.status() if run else None
         seen = (now.out_dir, len(now.steps), len(now.evals), now.state) if now else ("", 0, 0, "")
-        shown = drawn if drawn and len(drawn) == 5 else (None, None, None, None, 0.0)
+        shown = drawn or (None, None, None, None, 0.0)
         fresh_evals = (seen[0], seen[2]) != (shown[0], shown[2])
-        fresh_runs = fresh_evals or seen[3] != shown[3]
+        fresh_runs = fresh_evals or seen[3] != shown[3]  # a new run, epoch or state
         fresh_steps = seen[:2] != tuple(shown[:2]) and (
-            fresh_runs or seen[0] != shown[0] or time.monotonic() - shown[4] >= LOSS_PLOT_EVERY - POLL_EVERY / 2)
+            fresh_runs or time.monotonic() - shown[4] >= LOSS_PLOT_EVERY - POLL_EVERY / 2)
         shows = (seen[0], seen[1] if fresh_steps else shown[1], seen[2], seen[3],
                  time.monotonic() if fresh_steps else shown[4])
         return (
