@@ -68,3 +68,13 @@ def test_exact_neighbours_are_the_nearest_with_self_first():
         assert (indices[:, 0] == np.arange(300)).all() and (distances[:, 0] == 0).all()
         expected = distance.topk(6, dim=1, largest=False).values
         assert np.allclose(distances[:, 1:], expected[:, 1:].numpy(), atol=1e-4)
+
+
+def test_embed_passes_each_batch_through_a_transform_first():
+    from workbench.models import create_encoder
+
+    encoder = create_encoder("small_cnn").eval()
+    images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8)
+    mirrored = evaluation.embed(encoder, images, batch_size=4, transform=lambda batch: batch.flip(-1))
+    assert torch.allclose(mirrored, evaluation.embed(encoder, images.flip(-1)), atol=1e-5)
+    assert not torch.allclose(mirrored, evaluation.embed(encoder, images), atol=1e-3)

@@ -174,6 +174,10 @@ def test_the_engine_calls_the_task_hooks_in_order(tmp_path, monkeypatch):
 
     calls = []
 
+    def mirror(batch):  # a transform gets batches of [0, 1] images, as `features` does
+        assert batch.dtype == torch.float32 and 0 <= batch.min() and batch.max() <= 1
+        return batch.flip(-1)
+
     class Fake(PretextTask):
         info = TaskInfo("fake", "test", "Fake", "records hook calls", "none", "https://example.org", "nothing")
         preset = Preset(epochs=2, batch_size=100, learning_rate=1e-3)
@@ -188,6 +192,8 @@ def test_the_engine_calls_the_task_hooks_in_order(tmp_path, monkeypatch):
 
         def on_epoch_start(self, progress, embed_dataset):
             features = embed_dataset()
+            mirrored = embed_dataset(mirror)
+            assert mirrored.shape == features.shape and not torch.equal(mirrored, features)
             calls.append(("epoch", progress.epoch, progress.step, tuple(features.shape)))
 
         def make_inputs(self, images, gen, indices=None):

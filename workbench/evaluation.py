@@ -21,10 +21,11 @@ KNN_TEMPERATURE = 0.07
 
 @torch.no_grad()
 def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=True,
-          output="features") -> torch.Tensor:
+          output="features", transform=None) -> torch.Tensor:
     """uint8 images (N, 3, H, W) → features (N, D) on the CPU, L2-normalised unless asked not to, in eval
     mode (BN statistics). `model` is a task (its `features` are the representation; `output="embedding"`
-    gives what its loss compares instead) or a bare encoder."""
+    gives what its loss compares instead) or a bare encoder. `transform`: applied to each batch of [0, 1]
+    images on the device first (an augmentation)."""
     features_of = getattr(model, output) if isinstance(model, PretextTask) else model
     was_training = model.training
     model.eval()
@@ -32,6 +33,8 @@ def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=T
     for start in range(0, len(images), batch_size):
         batch = images[start:start + batch_size].to(device).float().div_(255)
         batch = batch.contiguous(memory_format=torch.channels_last)
+        if transform is not None:
+            batch = transform(batch)
         features = features_of(batch).float()
         chunks.append((F.normalize(features, dim=1) if normalize else features).cpu())
     model.train(was_training)

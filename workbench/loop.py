@@ -113,8 +113,8 @@ def train(cfg, data: ImageDataset, device: torch.device, job, world: World = Wor
         return TrainingState(step, epoch, batches_done, order, optimizer.state_dict()["state"],
                              generator_states(augment_gen, order_gen))
 
-    def embed_dataset():
-        return embed(task, images, device, batch_size=256, normalize=False)
+    def embed_dataset(transform=None):
+        return embed(task, images, device, batch_size=256, normalize=False, transform=transform)
 
     pending: list[tuple[dict, list[str], torch.Tensor]] = []  # steps whose numbers are still on the device
     first_step, schedule_total, images_seen = step, total, 0

@@ -52,7 +52,7 @@ def test_training_draws_nothing_from_torch_global_generator(name):
     however busy the page is."""
     task, progress = build(name), Progress(3, 10, 1, 2)
     before = torch.get_rng_state()
-    task.on_epoch_start(progress, lambda: task.features(images(16)).detach())
+    task.on_epoch_start(progress, lambda transform=lambda x: x: task.features(transform(images(16))).detach())
     task.training_step(images(), torch.Generator().manual_seed(0), progress, torch.arange(8)).loss.backward()
     task.before_optimizer_step(progress)
     task.after_optimizer_step(progress)

@@ -23,6 +23,11 @@ def deepcluster(**params):
     return build_task("deepcluster", "small_cnn", 0, **params)
 
 
+def given(features):
+    """An `embed_dataset` that gives these features whatever views it is asked for."""
+    return lambda transform=None: features
+
+
 def test_kmeans_finds_well_separated_blobs_whatever_the_order_of_points_and_seeds():
     features, truth = blobs()
     mean, projection = pca_whitening(features, 8)
@@ -60,14 +65,14 @@ def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_class
     task = deepcluster(clusters=5, pca_dims=8, head_init="random")
     features, truth = blobs()
     torch.nn.init.zeros_(task.classifier.weight)
-    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    task.on_epoch_start(Progress(epoch=1), given(features))
     assert adjusted_rand_score(truth, task.pseudo_labels) == 1.0
     assert task.classifier.weight.abs().sum() > 0  # a fresh head: cluster ids are new
     sizes = torch.bincount(task.pseudo_labels, minlength=5).float()
     assert torch.allclose(task.cluster_weights * sizes, torch.ones(5))  # every cluster weighs the same
     assert task.stability is None
     head = task.classifier.weight.clone()
-    task.on_epoch_start(Progress(epoch=2), lambda: features)
+    task.on_epoch_start(Progress(epoch=2), given(features))
     assert not torch.equal(task.classifier.weight, head)
     assert math.isclose(task.stability, 1.0)  # the same partition again: NMI 1 whatever the ids
 
@@ -75,7 +80,7 @@ def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_class
 def test_the_head_starts_each_epoch_as_the_nearest_class_mean_of_the_new_clusters():
     task = deepcluster(clusters=5, pca_dims=8).eval()
     features, _ = blobs()
-    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    task.on_epoch_start(Progress(epoch=1), given(features))
     with torch.no_grad():
         logits = task.classifier(task.hidden(features))  # (N, K) on the clean features
     assert torch.equal(logits.argmax(1), task.pseudo_labels)  # it knows the new clusters from the first step
@@ -85,7 +90,7 @@ def test_the_head_starts_each_epoch_as_the_nearest_class_mean_of_the_new_cluster
 def test_make_inputs_looks_up_the_pseudo_labels_of_the_batch_indices():
     task = deepcluster(clusters=5, pca_dims=8)
     features, _ = blobs()
-    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    task.on_epoch_start(Progress(epoch=1), given(features))
     images = generate_shapes(6)[0].float() / 255
     indices = torch.tensor([0, 299, 61, 150, 3, 200])
     views, labels = task.make_inputs(images, torch.Generator().manual_seed(0), indices)
@@ -105,7 +110,7 @@ def test_before_any_clustering_every_image_is_its_own_class():
 def test_clustering_round_trips_through_a_checkpoint(tmp_path):
     task = deepcluster(clusters=5, pca_dims=8)
     features, _ = blobs()
-    task.on_epoch_start(Progress(epoch=1), lambda: features)
+    task.on_epoch_start(Progress(epoch=1), given(features))
     save_weights(task, tmp_path / "model.safetensors", {})
     fresh = deepcluster(clusters=5, pca_dims=8)  # N unknown: its buffers are empty
     fresh.load_state_dict(load_file(str(tmp_path / "model.safetensors")))
@@ -114,9 +119,10 @@ def test_clustering_round_trips_through_a_checkpoint(tmp_path):
 
 
 def test_without_indices_an_image_gets_the_cluster_of_its_nearest_centroid():
-    task = deepcluster(clusters=10, pca_dims=16).eval()
+    # clustered as they are (no views): then the preview's features are exactly those k-means saw
+    task = deepcluster(clusters=10, pca_dims=16, cluster_views=0).eval()
     images = generate_shapes(300, seed=4)[0]
-    task.on_epoch_start(Progress(epoch=1), lambda: embed(task, images, normalize=False))
+    task.on_epoch_start(Progress(epoch=1), lambda transform=None: embed(task, images, normalize=False, transform=transform))
     labels = task.pseudo_labels_for(images.float() / 255)  # the preview's path: no indices
     agreement = (labels == task.pseudo_labels).float().mean().item()
     assert agreement > 0.97  # k-means stopped at (or very near) a fixed point: points sit at their centroid
@@ -125,7 +131,7 @@ def test_without_indices_an_image_gets_the_cluster_of_its_nearest_centroid():
 def test_the_loss_falls_when_overfitting_one_batch():
     task = deepcluster(clusters=8, pca_dims=8)
     images = generate_shapes(32)[0]
-    task.on_epoch_start(Progress(epoch=1), lambda: embed(task, images, normalize=False))
+    task.on_epoch_start(Progress(epoch=1), lambda transform=None: embed(task, images, normalize=False, transform=transform))
     inputs = task.make_inputs(images.float() / 255, torch.Generator().manual_seed(0), torch.arange(32))
     optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)
     losses = []
@@ -136,3 +142,26 @@ def test_the_loss_falls_when_overfitting_one_batch():
         optimizer.step()
         losses.append(out.loss.item())
     assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
+
+
+def test_k_means_clusters_features_averaged_over_the_views_the_classifier_will_see():
+    images = generate_shapes(40)[0]
+    asked = []
+
+    def embed_dataset(transform=None):
+        def recorded(batch):
+            views = transform(batch)
+            asked.append(views.shape == batch.shape and not torch.equal(views, batch))
+            return views
+        return embed(task, images, normalize=False, transform=recorded if transform else None)
+
+    task = deepcluster(clusters=4, pca_dims=8, cluster_views=3)
+    task.on_epoch_start(Progress(epoch=1), embed_dataset)
+    assert asked == [True] * 3  # three augmented views of the one batch of 40
+    again = deepcluster(clusters=4, pca_dims=8, cluster_views=3)
+    again.on_epoch_start(Progress(epoch=1), embed_dataset)
+    assert torch.equal(again.pseudo_labels, task.pseudo_labels)  # the views are drawn from the epoch's seed
+    asked.clear()
+    paper = deepcluster(clusters=4, pca_dims=8, cluster_views=0)
+    paper.on_epoch_start(Progress(epoch=1), embed_dataset)
+    assert asked == []  # the paper's clustering: the images as they are

@@ -126,8 +126,10 @@ class PretextTask(nn.Module):
                 (decay if parameter.ndim > 1 else no_decay).append(parameter)
         return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
-    def on_epoch_start(self, progress: Progress, embed_dataset: Callable[[], torch.Tensor]) -> None:
-        """`embed_dataset()` gives `features` of every training image (N, D), in data-set order."""
+    def on_epoch_start(self, progress: Progress, embed_dataset: Callable[..., torch.Tensor]) -> None:
+        """`embed_dataset()` gives `features` of every training image (N, D), in data-set order;
+        `embed_dataset(transform)` those of each image passed through `transform` (a batch of [0, 1] images on
+        the training device → the same) first."""
 
     def before_optimizer_step(self, progress: Progress) -> None:
         pass
