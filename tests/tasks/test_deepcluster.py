@@ -62,7 +62,7 @@ def test_no_cluster_is_left_empty_even_with_duplicated_points():
 
 
 def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_classifier():
-    task = deepcluster(clusters=5, pca_dims=8, head_init="random")
+    task = deepcluster(clusters=5, pca_dims=8, head_init="random", reassign_every=1)  # the paper's
     features, truth = blobs()
     torch.nn.init.zeros_(task.classifier.weight)
     task.on_epoch_start(Progress(epoch=1), given(features))
@@ -77,7 +77,28 @@ def test_epoch_start_clusters_the_data_set_weights_clusters_and_resets_the_class
     assert math.isclose(task.stability, 1.0)  # the same partition again: NMI 1 whatever the ids
 
 
-def test_the_head_starts_each_epoch_as_the_nearest_class_mean_of_the_new_clusters():
+def test_it_reclusters_every_R_epochs_and_keeps_clusters_and_classifier_in_between(tmp_path):
+    task = deepcluster(clusters=5, pca_dims=8, reassign_every=2)
+    features, _ = blobs()
+    other = features[torch.randperm(len(features), generator=torch.Generator().manual_seed(0))]  # shuffled
+    task.on_epoch_start(Progress(epoch=1), given(features))
+    labels = task.pseudo_labels.clone()
+    torch.nn.init.ones_(task.classifier.weight)  # as if the epoch had trained it
+    task.on_epoch_start(Progress(epoch=2), given(other))
+    assert torch.equal(task.pseudo_labels, labels)
+    assert torch.equal(task.classifier.weight, torch.ones_like(task.classifier.weight))
+    # resumed before epoch 2 from a checkpoint: the same clusters and classifier go on
+    save_weights(task, tmp_path / "model.safetensors", {})
+    resumed = deepcluster(clusters=5, pca_dims=8, reassign_every=2)
+    resumed.load_state_dict(load_file(str(tmp_path / "model.safetensors")))
+    resumed.on_epoch_start(Progress(epoch=2), given(other))
+    assert torch.equal(resumed.pseudo_labels, labels)
+    task.on_epoch_start(Progress(epoch=3), given(other))
+    assert adjusted_rand_score(task.pseudo_labels, labels) < 1  # clustered anew, the classifier restarted
+    assert not torch.equal(task.classifier.weight, torch.ones_like(task.classifier.weight))
+
+
+def test_the_head_starts_after_each_clustering_as_the_nearest_class_mean_of_the_new_clusters():
     task = deepcluster(clusters=5, pca_dims=8).eval()
     features, _ = blobs()
     task.on_epoch_start(Progress(epoch=1), given(features))
