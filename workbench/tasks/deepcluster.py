@@ -117,10 +117,10 @@ class DeepCluster(PretextTask):
         look_for="Cluster accuracy climbs between clusterings and resets with the classifier; NMI between "
                  "successive clusterings rises as the clusters settle; k-NN rises once clusters follow shape.",
     )
-    # Measured on Shapes with 8 views a clustering, k-NN for seeds 0 / 1 (a random network: 0.48), one thread:
-    # K = 100, R = 1: lr 1e-3 for 36 epochs — / 0.74, for 40 0.84 / 0.75; lr 2e-3 for 36 0.83 / 0.77 (two
-    # threads: 0.76 in 177 s, rotation's preset 65 s). lr 2e-3 for 36 (the preset) with K = 100, R = 2: 0.83 /
-    # 0.73; K = 300, R = 2: 0.81 / 0.82; K = 300, R = 3: 0.84 / 0.78, two threads 0.82 in 172 s (rotation 104 s).
+    # Shapes, 36 epochs at lr 2e-3, 8 views a clustering; k-NN for seeds 0 / 1 on one thread (a random network:
+    # 0.48). K = 100, R = 1: 0.83 / 0.77 (two threads: 0.76 in 177 s; rotation's preset 65 s). K = 100, R = 2:
+    # 0.83 / 0.73. K = 300, R = 2: 0.81 / 0.82. K = 300, R = 3 (the defaults): 0.84 / 0.78; two threads 0.82 /
+    # 0.79 in 172 / 181 s (rotation 104 / 114 s).
     preset = Preset(epochs=36, batch_size=64, learning_rate=2e-3)
     # The paper trains AlexNet with SGD, lr 0.05, momentum 0.9, wd 1e-5, batch 256, and re-clusters every epoch.
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.05, weight_decay=1e-5, optimizer="sgd")
