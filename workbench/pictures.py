@@ -23,24 +23,41 @@ def picture(image: torch.Tensor) -> np.ndarray:
     return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
 
 
-def preview_grid(rows, gap=8, caption_height=18) -> np.ndarray:
+def wrap(caption: str, draw: ImageDraw.ImageDraw, font, width: int) -> list[str]:
+    """The caption's words in lines no wider than `width` pixels (a longer word stands alone on its line), so
+    that no caption runs under its neighbour's."""
+    lines = []
+    for word in caption.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def preview_grid(rows, gap=8, line_height=15) -> np.ndarray:
     """One picture of a whole preview: a row per source image, each cell captioned underneath. Cells are as
     large as the largest image; smaller ones (multi-crop's local views) sit centred in theirs."""
     cell = max(ZOOM * max(image.shape[1:]) for row in rows for image in row.images)
     columns = max(len(row.images) for row in rows)
+    draw, font = ImageDraw.Draw(Image.new("RGB", (1, 1))), ImageFont.load_default(size=12)
+    # Pillow's bundled font has no arrow: "applied → predicted" is drawn as "applied -> predicted".
+    captions = [[wrap(caption.replace("→", "->"), draw, font, cell + gap // 2) for caption in row.captions]
+                for row in rows]
+    caption_height = 3 + line_height * max((len(lines) for row in captions for lines in row), default=0)
     grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
                      "white")
-    draw, font = ImageDraw.Draw(grid), ImageFont.load_default(size=12)
-    for r, row in enumerate(rows):
+    draw = ImageDraw.Draw(grid)
+    for r, (row, row_captions) in enumerate(zip(rows, captions)):
         top = gap + r * (cell + caption_height + gap)
-        for c, (image, caption) in enumerate(zip(row.images, row.captions)):
+        for c, (image, lines) in enumerate(zip(row.images, row_captions)):
             left = gap + c * (cell + gap)
             cell_picture = picture(image)
             grid.paste(Image.fromarray(cell_picture),
                        (left + (cell - cell_picture.shape[1]) // 2, top + (cell - cell_picture.shape[0]) // 2))
-            # Pillow's bundled font has no arrow: "applied → predicted" is drawn as "applied -> predicted".
-            draw.text((left + cell / 2, top + cell + 3), caption.replace("→", "->"), fill="#374151", font=font,
-                      anchor="mt")
+            for i, line in enumerate(lines):
+                draw.text((left + cell / 2, top + cell + 3 + i * line_height), line, fill="#374151", font=font,
+                          anchor="mt")
     return np.asarray(grid)
 
 
