@@ -15,6 +15,7 @@ from workbench import loop
 from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_into, load_task
 from workbench.tasks import build_task
 from workbench.pictures import task_preview
+from workbench.plots import knn_figure
 from workbench.probes import probe_run
 from workbench.loop import learning_rate_at
 from workbench.training import JobManager, TrainConfig, TrainingRun
@@ -37,6 +38,9 @@ def test_short_cpu_run_learns_shapes_and_writes_its_folder(tmp_path):
     assert config["task_params"]["crop_min_scale"] == 0.6  # defaults are written out in full
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert len(metrics["steps"]) == status.step and len(metrics["evals"]) == 6
+    assert [e["all_images"] for e in metrics["evals"]] == [False] * 5 + [True]  # the run's end: every image
+    sampled, _, whole = knn_figure(metrics["evals"], 5).data  # drawn apart from the epochs' samples
+    assert len(sampled.x) == 5 and list(whole.x) == [5] and whole.y[0] == pytest.approx(after)
     weights = load_file(tmp_path / "model.safetensors")
     assert any(k.startswith("encoder.") for k in weights) and any(k.startswith("classifier.") for k in weights)
 

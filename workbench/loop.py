@@ -289,7 +289,7 @@ class OnlineEvaluation:
         if not last:
             self.seconds = time.perf_counter() - began
         return {"epoch": epoch, "step": step, "knn_top1": accuracy, "feature_spread": feature_spread(watched),
-                "effective_rank": effective_rank(watched)}
+                "effective_rank": effective_rank(watched), "all_images": last}
 
     def embed(self, task: PretextTask, images: torch.Tensor, output="features") -> torch.Tensor:
         return embed(task, images, self.device, batch_size=256, output=output)
