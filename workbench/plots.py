@@ -53,7 +53,7 @@ def knn_figure(evals: list[dict], epochs: int) -> go.Figure:
         fig.add_trace(go.Scatter(**points(whole, "knn_top1"), mode="markers", name="k-NN top-1, all images (the end)",
                                  marker=dict(size=11, symbol="star", color="#d62728")))
     fig.update_yaxes(range=[0, 1.2])
-    fig.update_xaxes(range=[-0.2, max(epochs, 1) + 0.2])
+    fig.update_xaxes(range=[-0.2, max(epochs, 1) + 0.6])  # room for the last point's star
     _layout(fig, "Online k-NN accuracy and collapse monitor (held-out images)", "epoch", "")
     return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
 
