@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from workbench.data import DataError, load_dataset, resolve_data_path
-from workbench.data.shapes import SHAPE_NAMES, generate_shapes
+from workbench.data.pixels import rgb_to_lab
+from workbench.data.shapes import SHAPE_NAMES, _class_colours, generate_shapes
 from workbench.evaluation import knn_accuracy, raw_pixel_features
 
 
@@ -203,3 +204,24 @@ def test_train_and_test_folders_are_a_split_not_two_classes(tmp_path):
     assert (len(data.train_images), len(data.test_images)) == (12, 4)
     assert sorted(data.test_labels.tolist()) == [0, 0, 1, 1]
     assert "train/ for training, test/ held out" in _note_for(data, "split")
+
+
+def test_painted_shapes_wear_their_kind_s_hue_at_a_lightness_that_does_not_tell_the_kind():
+    labels = torch.arange(5000) % len(SHAPE_NAMES)
+    lab = rgb_to_lab(_class_colours(labels, torch.Generator().manual_seed(0))[:, :, None, None].double())[:, :, 0, 0]
+    hue = torch.rad2deg(torch.atan2(lab[:, 2], lab[:, 1]))
+    off = torch.remainder(hue - labels * 36.0 + 180, 360) - 180
+    assert off.abs().max() < 11  # each kind within ±10° of its own hue
+    lightness = torch.stack([lab[labels == c, 0].mean() for c in range(len(SHAPE_NAMES))])
+    assert lightness.max() - lightness.min() < 3  # of L* 35-80: drawn alike for every kind
+
+
+def test_painted_shapes_are_shapes_in_their_kind_s_colour():
+    shapes, painted = load_dataset("shapes"), load_dataset("painted_shapes")
+    assert torch.equal(shapes.train_labels, painted.train_labels) and painted.class_names == shapes.class_names
+
+    def raw_knn(data):
+        return knn_accuracy(raw_pixel_features(data.train_images), data.train_labels,
+                            raw_pixel_features(data.test_images), data.test_labels)
+
+    assert raw_knn(painted) > raw_knn(shapes) + 0.2  # colour now follows the kind

@@ -7,7 +7,8 @@ them as one tensor lets augmentation run on whole batches on the training device
 
 A data set is named by one string (the page has one data box):
 
-    shapes, digits, fashion_mnist      built in (fashion_mnist: `apt-get install dataset-fashion-mnist`)
+    shapes, painted_shapes, digits     built in (painted_shapes: Shapes with each kind in its own colour)
+    fashion_mnist                      built in with Debian's `apt-get install dataset-fashion-mnist`
     cifar10:ROOT                       torchvision's CIFAR-10 files under ROOT; likewise cifar100, stl10, mnist,
                                        fashion_mnist, svhn
     PATH                               a folder: one sub-folder per class, or flat (unlabelled)
@@ -30,8 +31,11 @@ from .pixels import resize_images, to_grey
 from .shapes import SHAPE_NAMES, generate_shapes
 from .torchvision_sets import SETS, load_torchvision_set, parse_spec
 
+DEFAULT_DATA = "shapes"
 BUILTIN = {
     "shapes": "Shapes — 10 generated shape classes in random colours, sizes, places and backgrounds",
+    "painted_shapes": "Painted shapes — the 10 shapes, each kind in its own colour (circles red, rings orange, …), "
+                      "as objects in photographs have theirs: colorization's data",
     "digits": "Digits — 1,797 handwritten 8×8 digits from scikit-learn, upscaled",
 }
 INSTALLABLE = {
@@ -44,9 +48,8 @@ INSTALLABLE = {
 # (500 images share each shape), so two views are matched by them unless the views change them — with the
 # papers' views, MoCo, BYOL and SimSiam stayed at chance. Larger crops keep the shape in the view, strong colour
 # jitter and many grey views break colour matching, and turns of up to ±180° break tilt matching.
-VIEW_PRESETS = {
-    "shapes": {"crop_min_scale": 0.5, "color_jitter": 1.0, "grayscale_probability": 0.5, "rotation_degrees": 180.0},
-}
+SHAPES_VIEWS = {"crop_min_scale": 0.5, "color_jitter": 1.0, "grayscale_probability": 0.5, "rotation_degrees": 180.0}
+VIEW_PRESETS = {"shapes": SHAPES_VIEWS, "painted_shapes": SHAPES_VIEWS}
 
 IMAGE_SIZES = (8, 512)  # the resolutions a data set can be read at, in pixels
 TEST_FRACTION = 0.2     # held out of every class for the k-NN and probes when the data has no test split
@@ -186,10 +189,11 @@ def _grey(dataset: ImageDataset) -> ImageDataset:
 
 
 def _builtin(name: str, image_size: int) -> ImageDataset:
-    if name == "shapes":
-        train_x, train_y = generate_shapes(5000, seed=0, image_size=image_size)
-        test_x, test_y = generate_shapes(1000, seed=1, image_size=image_size)
-        return ImageDataset("shapes", train_x, train_y, test_x, test_y, list(SHAPE_NAMES))
+    if name in ("shapes", "painted_shapes"):
+        painted = name == "painted_shapes"
+        train_x, train_y = generate_shapes(5000, seed=0, image_size=image_size, painted=painted)
+        test_x, test_y = generate_shapes(1000, seed=1, image_size=image_size, painted=painted)
+        return ImageDataset(name, train_x, train_y, test_x, test_y, list(SHAPE_NAMES))
     if name == "fashion_mnist":
         splits = load_fashion_mnist(fashion.FASHION_MNIST_DIR)
         (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]

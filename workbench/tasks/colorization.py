@@ -24,32 +24,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import augment
+from ..data.pixels import lab_to_rgb, rgb_to_lab
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 from .parts.decoders import ConvDecoder
 
 AB_RANGE = 110.0       # |a|, |b| ≤ 110 holds every sRGB colour
 ANNEALED_T = 0.38      # "annealed-mean" decoding temperature of the paper (Sec. 2.3)
-_WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)  # D65 reference white in XYZ
-_RGB_TO_XYZ = torch.tensor([[0.4124564, 0.3575761, 0.1804375],
-                            [0.2126729, 0.7151522, 0.0721750],
-                            [0.0193339, 0.1191920, 0.9503041]], dtype=torch.float64)
-
-
-def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB (B, 3, H, W) in [0, 1] → CIE Lab (B, 3, H, W): L in [0, 100], a and b about in [−110, 110]."""
-    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    xyz = torch.einsum("ij,bjhw->bihw", _RGB_TO_XYZ.to(rgb), linear) / _WHITE.to(rgb)[:, None, None]
-    f = torch.where(xyz > (6 / 29) ** 3, xyz.clamp_min(1e-12) ** (1 / 3), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], dim=1)
-
-
-def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
-    """The inverse of `rgb_to_lab`, clipped to the sRGB cube [0, 1]."""
-    fy = (lab[:, 0] + 16) / 116
-    f = torch.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], dim=1)
-    xyz = torch.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE.to(lab)[:, None, None]
-    linear = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_XYZ).to(lab), xyz).clamp(0, 1)
-    return torch.where(linear > 0.0031308, 1.055 * linear.clamp_min(1e-12) ** (1 / 2.4) - 0.055, 12.92 * linear)
 
 
 def grey_input(lab: torch.Tensor) -> torch.Tensor:
