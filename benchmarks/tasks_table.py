@@ -1,12 +1,12 @@
-"""Every registered task with its own default preset on Shapes: k-NN top-1 next to the same encoder at random
-initialisation and raw pixels, the linear probe's top-1, seconds taken and images/s — the catalogue's learning
-table.
+"""Every registered task with its own default preset on its preset's data (Shapes; colorization: Painted
+shapes): k-NN top-1 next to the same encoder at random initialisation and raw pixels, the linear probe's top-1,
+seconds taken and images/s — the catalogue's learning table.
 
     python benchmarks/tasks_table.py [--tasks rotation simclr ...] [--data shapes] [--out runs/bench]
 
-Each run is what `python -m workbench train --data shapes --task T` does with nothing else. Runs one task
-after another (the machine should be otherwise idle: the seconds are wall-clock) and prints a Markdown table;
-`benchmarks/README.md` holds the last one with the machine it ran on.
+Each run is what `python -m workbench train --task T` does with nothing else. Runs one task after another (the
+machine should be otherwise idle: the seconds are wall-clock) and prints a Markdown table; `benchmarks/README.md`
+holds the last one with the machine it ran on.
 """
 
 import argparse
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from workbench.data import DEFAULT_DATA
 from workbench.probes import probe_run
 from workbench.tasks import list_tasks, task_class
 from workbench.training import TrainConfig, TrainingRun
@@ -25,7 +26,7 @@ from workbench.training import TrainConfig, TrainingRun
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="*", default=[info.name for info in list_tasks()])
-    parser.add_argument("--data", default="shapes")
+    parser.add_argument("--data", help="one data set for every task (default: each task's preset's)")
     parser.add_argument("--out", default="runs/bench")
     args = parser.parse_args()
 
@@ -48,6 +49,7 @@ def main():
         c = run.config
         gain = 100 * (result["knn_top1"] - result["random_init_knn_top1"])
         weak = " (k-NN-weak)" if cls.info.knn_weak else ""
+        weak += f" on {c.data}" if c.data != DEFAULT_DATA else ""
         print(f"| {name}{weak} | {cls.info.family} | {c.epochs} × {c.batch_size}, {c.optimizer} "
               f"{c.learning_rate:g} | **{result['knn_top1']:.3f}** | {result['random_init_knn_top1']:.3f} | "
               f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {result['linear_top1']:.3f} "

@@ -31,7 +31,7 @@ from .probes import FRACTIONS, FineTuning, KnnSettings, probe_run
 from .report import probe_markdown
 from .models import ENCODERS
 from .tasks import explanation, list_tasks, task_class
-from .training import TrainConfig, TrainingRun
+from .training import TrainConfig, TrainingRun, preset_data
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,7 +83,7 @@ def cmd_train(args):
         if args.resume:
             run = TrainingRun.resume_from(args.resume, epochs=args.epochs, max_minutes=args.max_minutes)
         else:
-            if args.download:
+            if args.download and args.data:
                 load_dataset(args.data, args.image_size, args.grayscale, args.test_fraction, download=True)
             config = TrainConfig(data=args.data, task=args.task, task_params=_parse_params(args.param),
                                  encoder=args.encoder, epochs=args.epochs, batch_size=args.batch_size,
@@ -187,7 +187,8 @@ def cmd_preview(args):
     from .pictures import task_preview
 
     try:
-        grid = task_preview(args.data, args.task, _parse_params(args.param), args.seed, args.run)
+        data = args.data or preset_data(args.task)
+        grid = task_preview(data, args.task, _parse_params(args.param), args.seed, args.run)
     except (FileNotFoundError, ValueError, DataError) as error:
         return _fail(str(error))
     Image.fromarray(grid).save(args.out)
@@ -256,10 +257,11 @@ def build_parser():
 
     default = TrainConfig()
     train = sub.add_parser("train", help="pretrain an encoder with a pretext task")
-    train.add_argument("--data", default=default.data,
-                       help="shapes, digits, fashion_mnist (with Debian's dataset-fashion-mnist), NAME:ROOT for a "
-                            "torchvision set under ROOT (cifar10, cifar100, stl10, mnist, fashion_mnist, svhn), or "
-                            "a folder: one sub-folder per class, or flat (unlabelled)")
+    train.add_argument("--data",
+                       help="shapes, painted_shapes, digits, fashion_mnist (with Debian's dataset-fashion-mnist), "
+                            "NAME:ROOT for a torchvision set under ROOT (cifar10, cifar100, stl10, mnist, "
+                            "fashion_mnist, svhn), or a folder: one sub-folder per class, or flat (unlabelled); "
+                            "default: the task's preset's (shapes; painted_shapes for colorization)")
     train.add_argument("--download", action="store_true",
                        help="fetch a NAME:ROOT set into ROOT first if it is not there (needs a network)")
     train.add_argument("--image-size", type=int, default=default.image_size,
@@ -329,7 +331,7 @@ def build_parser():
 
     preview = sub.add_parser("preview", help="draw what a task feeds the model (and a trained run's answers)")
     preview.add_argument("--task", default=default.task)
-    preview.add_argument("--data", default=default.data)
+    preview.add_argument("--data", help="default: the task's preset's, as train's")
     preview.add_argument("--out", required=True, help="PNG file to write")
     preview.add_argument("--run", help="a run folder of the task: draw its model's predictions too")
     preview.add_argument("--seed", type=int, default=0)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoints import RunFolder, TrainingState
-from .data import TEST_FRACTION, VIEW_PRESETS, check_options, load_dataset, resolve_data_path
+from .data import DEFAULT_DATA, TEST_FRACTION, VIEW_PRESETS, check_options, load_dataset, resolve_data_path
 from .distributed import World
 from .loop import Ending, train
 from .models import ENCODERS, default_encoder
@@ -31,7 +31,9 @@ from .tasks.parts.views import ViewParams
 
 @dataclass
 class TrainConfig:
-    data: str = "shapes"            # a built-in name, "cifar10:ROOT" and the like, or a folder (see workbench.data)
+    # A built-in name, "cifar10:ROOT" and the like, or a folder (see workbench.data); None: the task's preset's
+    # data set, which is Shapes for every task but colorization.
+    data: str | None = None
     task: str = "rotation"
     task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params
     encoder: str = "auto"           # "auto": the task's own, else small_cnn on a CPU and resnet18 on a GPU
@@ -60,10 +62,11 @@ class TrainConfig:
         encoder = self.encoder
         if encoder == "auto":
             encoder = task_cls.encoders[0] if task_cls.encoders else default_encoder(device)
-        params = dataclasses.asdict(make_params(task_cls, {**task_defaults(self.task, self.data), **self.task_params}))
+        data = self.data or preset.data or DEFAULT_DATA
+        params = dataclasses.asdict(make_params(task_cls, {**task_defaults(self.task, data), **self.task_params}))
         filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
                   for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "optimizer")}
-        return dataclasses.replace(self, data=resolve_data_path(self.data), task_params=params, encoder=encoder,
+        return dataclasses.replace(self, data=resolve_data_path(data), task_params=params, encoder=encoder,
                                    precision=resolve_precision(self.precision, device), **filled)
 
     def validate(self) -> None:
@@ -96,6 +99,11 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def preset_data(task: str, device: str = "auto") -> str:
+    """The data a task is shown on where the user names none: its preset's, else Shapes."""
+    return task_class(task).preset_for(resolve_device(device).type).data or DEFAULT_DATA
 
 
 def task_defaults(task: str, data: str) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Preset:
     learning_rate: float
     weight_decay: float = 1e-4
     optimizer: str = "adamw"  # "adamw", or "sgd" with momentum 0.9
+    data: str | None = None   # the built-in set the method is shown on where the user names none (None: Shapes)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..data.check import check_folder, check_markdown
 from ..data.roots import allowed_spec
 from ..data.torchvision_sets import SETS, parse_spec
 from ..pictures import picture
-from ..training import TrainConfig
+from ..training import TrainConfig, preset_data
 from .state import PageState
 
 SAMPLES_PER_CLASS, CLASSES_SHOWN = 2, 20
@@ -67,7 +67,8 @@ def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
     with gr.Row():
         with gr.Column(scale=3):
             data = gr.Dropdown([(label, name) for name, label in available_builtins().items()],
-                               value=TrainConfig.data, allow_custom_value=True, label="Data set", elem_id="data",
+                               value=preset_data(TrainConfig.task), allow_custom_value=True, label="Data set",
+                               elem_id="data",
                                info=f"A built-in set; the path of a folder of images (one sub-folder per class, or "
                                     f"flat: unlabelled); or NAME:ROOT for a torchvision set under ROOT "
                                     f"({torchvision_names}).")

@@ -11,10 +11,10 @@ from typing import Callable
 import gradio as gr
 import torch
 
-from ..data import DataError
+from ..data import DEFAULT_DATA, DataError
 from ..pictures import task_preview
 from ..tasks import explanation, list_tasks, task_class
-from ..training import TrainConfig, task_defaults
+from ..training import TrainConfig, preset_data, task_defaults
 from .data_section import DataControls, checked_spec
 from .state import PageState
 
@@ -67,7 +67,7 @@ def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskCon
             controls = {}  # (task, parameter) → its control
             groups = []
             for info in tasks:
-                defaults = task_defaults(info.name, TrainConfig.data)
+                defaults = task_defaults(info.name, preset_data(info.name))
                 with gr.Group(visible=info.name == TrainConfig.task) as group:
                     for spec in fields(task_class(info.name).Params):
                         controls[info.name, spec.name] = control_for(spec, defaults[spec.name])
@@ -82,6 +82,16 @@ def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskCon
         redraw_button = gr.Button("Redraw", scale=1, elem_id="redraw")
     preview = gr.Image(label="Inputs and targets, drawn by the training code", type="numpy", format="png",
                        interactive=False, elem_id="preview", buttons=["download"])
+
+    def follow_preset_data(task_name, spec, last_task):
+        """A task whose preset names its data (colorization: Painted shapes) takes the data box from Shapes; the
+        next task gives it back. Any other choice of data stays the user's."""
+        wanted, before = preset_data(task_name), preset_data(last_task)
+        if spec == before and wanted != spec and DEFAULT_DATA in (spec, wanted):
+            gr.Info(f"Data: {wanted}, the data {task_name}'s preset trains on" if wanted != DEFAULT_DATA
+                    else f"Data: back to {wanted} ({last_task}'s own data set is {spec})")
+            return wanted, task_name
+        return gr.skip(), task_name
 
     def show_task(task_name, spec):
         """The card, the task's controls at their defaults on this data, and the same values as the dict."""
@@ -111,8 +121,10 @@ def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskCon
     # A new task or data set sets the controls to their defaults there, then redraws the preview once; a
     # control the user moves writes its value into the dict and redraws at once (.input: not fired by the
     # programmatic updates of show_task).
-    task.change(show_task, [task, data], card_outputs, api_name="task").then(
-        draw_preview, preview_inputs, preview, api_name=False)
+    last_task = gr.State(TrainConfig.task)
+    task.change(follow_preset_data, [task, data, last_task], [data, last_task], api_name=False).then(
+        show_task, [task, data], card_outputs, api_name="task").then(draw_preview, preview_inputs, preview,
+                                                                     api_name=False)
     data.change(show_task, [task, data], card_outputs, api_name=False).then(
         draw_preview, preview_inputs, preview, api_name=False)
     demo.load(show_task, [task, data], card_outputs, api_name=False).then(
