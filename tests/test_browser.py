@@ -143,3 +143,37 @@ def test_the_map_shows_an_image_on_hover_and_its_neighbours_on_click(app_url, tm
                             full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_the_data_box_follows_a_preset_that_names_its_data_and_keeps_the_user_s_own_choice(app_url):
+    """Colorization trains on Painted shapes: picking it takes the data box from Shapes, and the next task gives
+    it back. A data set the user picked stays."""
+    wait_until_served(app_url)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(LONG)
+
+        def pick(box, option):
+            page.locator(f"#{box} input").first.click()
+            page.get_by_role("option", name=re.compile(option)).click()
+
+        try:
+            page.goto(app_url)
+            info = page.locator("#data-info")
+            expect(info).to_contain_text("shapes: 5,000 training", timeout=LONG)
+            pick("task", "^Colorization")
+            expect(page.locator("#data input")).to_have_value(re.compile("^Painted shapes"), timeout=LONG)
+            expect(info).to_contain_text("painted_shapes: 5,000 training", timeout=LONG)
+            expect(page.locator("#task-card")).to_contain_text("Painted shapes", timeout=LONG)
+            pick("task", "^Rotation")
+            expect(info).to_contain_text(re.compile(r"(^|\s)shapes: 5,000 training"), timeout=LONG)
+            pick("data", "^Digits")
+            expect(info).to_contain_text("digits", timeout=LONG)
+            pick("task", "^Colorization")
+            expect(page.locator("#task-card")).to_contain_text("Painted shapes", timeout=LONG)
+            page.wait_for_timeout(2000)  # time for a switch that must not come
+            expect(info).to_contain_text("digits")
+        finally:
+            browser.close()

@@ -237,6 +237,14 @@ def test_unset_values_come_from_the_task_preset_and_set_ones_override_it(tmp_pat
     assert config.task_params["temperature"] == task_class("simclr").Params().temperature
 
 
+def test_a_preset_names_the_data_its_task_is_shown_on_and_a_named_data_set_wins():
+    assert TrainConfig(task="colorization", device="cpu").resolved().data == "painted_shapes"
+    assert TrainConfig(task="colorization", data="shapes", device="cpu").resolved().data == "shapes"
+    assert TrainConfig(task="rotation", device="cpu").resolved().data == "shapes"
+    views = TrainConfig(task="simclr", data="painted_shapes", device="cpu").resolved().task_params
+    assert views["rotation_degrees"] == 180  # Shapes' views: painted shapes tilt and vary alike
+
+
 def test_the_live_knn_agrees_with_the_probe_on_data_stored_in_class_order(tmp_path):
     """A folder is loaded class by class: the live k-NN's bank must still hold every class. Digits, each
     stored twice (once shifted by a pixel), make 2,875 training images: more than the live bank of 2,000."""

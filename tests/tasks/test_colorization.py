@@ -41,13 +41,13 @@ def test_the_grey_input_is_the_lightness_of_the_colour_target():
         assert torch.allclose(grey, (lightness / 100).expand(3, -1, -1), atol=1e-4)
     grey, classes = task.make_inputs(shapes(3), torch.Generator().manual_seed(0))
     assert torch.equal(grey, torch.stack([r.images[0] for r in rows]))  # the preview is what training sees
-    assert classes.shape == (3, 16, 16)
+    assert classes.shape == (3, 8, 8)  # a quarter of 32 px, as the paper
 
 
 def test_colour_classes_are_the_cells_of_the_pooled_ab_values():
     centres = cell_centres(11)
     assert torch.equal(quantise_ab(centres.T[None, :, None, :], 11)[0, 0], torch.arange(121))
-    image = torch.zeros(1, 3, 2, 2)
+    image = torch.zeros(1, 3, 4, 4)  # one cell of the colour map
     image[:, 0] = 1.0  # pure red everywhere: a = 80.1, b = 67.2
     _, classes = split_colour(image, 11)
     a_cell, b_cell = int((80.09 + 110) / 20), int((67.20 + 110) / 20)
@@ -76,9 +76,9 @@ def test_loss_is_the_rebalanced_cross_entropy_written_out():
     weights = weights / (p * weights).sum()
     log_p = task.decoder(task.encoder.feature_map(grey)).log_softmax(1)
     total = sum(-weights[q] * log_p[b, q, i, j] for b, i, j in
-                [(b, i, j) for b in range(2) for i in range(16) for j in range(16)]
+                [(b, i, j) for b in range(2) for i in range(8) for j in range(8)]
                 for q in [target[b, i, j]])
-    assert out.loss.item() == pytest.approx(total.item() / (2 * 16 * 16), rel=1e-9)
+    assert out.loss.item() == pytest.approx(total.item() / (2 * 8 * 8), rel=1e-9)
     task.eval()
     task.loss((grey, target), Progress())
     assert torch.equal(task.colour_counts, counts)  # an evaluation leaves p̃ alone
@@ -112,7 +112,7 @@ def test_a_confident_prediction_colourises_with_the_centre_of_its_cell():
     red = torch.zeros(1, 3, 32, 32)
     red[:, 0] = 1.0
     grey, classes = split_colour(red, 11)
-    logits = F.one_hot(classes, 121).permute(0, 3, 1, 2).float() * 50   # (1, Q, 16, 16), sure of red's cell
+    logits = F.one_hot(classes, 121).permute(0, 3, 1, 2).float() * 50   # (1, Q, 8, 8), sure of red's cell
     task.decoder.forward = lambda feature_map: logits
     colourised = rgb_to_lab(task.colourise(grey))
     centre = cell_centres(11)[classes[0, 0, 0]]
