@@ -33,7 +33,7 @@ def test_the_grey_input_is_the_lightness_of_the_colour_target():
     task = create_task("colorization", create_encoder("small_cnn"))
     rows = task.preview(shapes(3), torch.Generator().manual_seed(0))
     for row in rows:
-        grey, target = row.images
+        grey, target, _ = row.images
         # CIE lightness written out from the luminance Y of linear sRGB: L = 116·Y^(1/3) − 16 (Y > 0.008856)
         linear = torch.where(target > 0.04045, ((target + 0.055) / 1.055) ** 2.4, target / 12.92)
         y = 0.2126729 * linear[0] + 0.7151522 * linear[1] + 0.0721750 * linear[2]
@@ -42,6 +42,9 @@ def test_the_grey_input_is_the_lightness_of_the_colour_target():
     grey, classes = task.make_inputs(shapes(3), torch.Generator().manual_seed(0))
     assert torch.equal(grey, torch.stack([r.images[0] for r in rows]))  # the preview is what training sees
     assert classes.shape == (3, 8, 8)  # a quarter of 32 px, as the paper
+    painted = torch.stack([r.images[2] for r in rows])  # the target column: the classes the loss is given
+    assert torch.equal(painted, task.paint_cells(grey, classes).clamp(0, 1))
+    assert (split_colour(painted, 11)[1] == classes).float().mean() > 0.95  # read back: the same classes
 
 
 def test_colour_classes_are_the_cells_of_the_pooled_ab_values():

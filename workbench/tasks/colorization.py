@@ -134,10 +134,19 @@ class Colorization(PretextTask):
         ab = F.interpolate(ab, size=grey.shape[-2:], mode="bilinear", align_corners=False)
         return lab_to_rgb(torch.cat([grey[:, :1] * 100, ab], dim=1))
 
+    def paint_cells(self, grey: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """The target as the loss sees it: each H/4 × W/4 cell in the centre colour of its class, with the
+        lightness put back."""
+        ab = cell_centres(self.params.bins).to(grey)[classes].permute(0, 3, 1, 2)  # (B, 2, H/4, W/4)
+        ab = F.interpolate(ab, size=grey.shape[-2:], mode="nearest")
+        return lab_to_rgb(torch.cat([grey[:, :1] * 100, ab], dim=1))
+
     def preview(self, images, gen, predict=False):
-        target = self._crop(images, gen)  # the draws of make_inputs, keeping the colour crop to show
-        grey, _ = split_colour(target, self.params.bins)
-        columns, captions = [grey, target], ["grey input (L)", "colour target"]
+        colour = self._crop(images, gen)  # the draws of make_inputs, keeping the colour crop to show
+        grey, classes = split_colour(colour, self.params.bins)
+        side = classes.shape[-1]
+        columns = [grey, colour, self.paint_cells(grey, classes)]
+        captions = ["grey input (L)", "colour image", f"target: colour classes, {side} × {side}"]
         if predict:
             with torch.no_grad():
                 columns.append(self.colourise(grey))
