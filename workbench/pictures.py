@@ -23,6 +23,15 @@ def picture(image: torch.Tensor) -> np.ndarray:
     return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
 
 
+# Pillow's bundled font has no arrow, times sign or dashes: "applied → predicted" is drawn "applied -> predicted".
+PLAIN = str.maketrans({"→": "->", "×": "x", "–": "-", "—": "-"})
+
+
+def plain(caption: str) -> str:
+    """The caption in characters the bundled font draws (a missing one is drawn as an empty box)."""
+    return caption.translate(PLAIN)
+
+
 def wrap(caption: str, draw: ImageDraw.ImageDraw, font, width: int) -> list[str]:
     """The caption's words in lines no wider than `width` pixels (a longer word stands alone on its line), so
     that no caption runs under its neighbour's."""
@@ -41,8 +50,7 @@ def preview_grid(rows, gap=8, line_height=15) -> np.ndarray:
     cell = max(ZOOM * max(image.shape[1:]) for row in rows for image in row.images)
     columns = max(len(row.images) for row in rows)
     draw, font = ImageDraw.Draw(Image.new("RGB", (1, 1))), ImageFont.load_default(size=12)
-    # Pillow's bundled font has no arrow: "applied → predicted" is drawn as "applied -> predicted".
-    captions = [[wrap(caption.replace("→", "->"), draw, font, cell + gap // 2) for caption in row.captions]
+    captions = [[wrap(plain(caption), draw, font, cell + gap // 2) for caption in row.captions]
                 for row in rows]
     caption_height = 3 + line_height * max((len(lines) for row in captions for lines in row), default=0)
     grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),

@@ -4,10 +4,13 @@ import dataclasses
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
+from PIL import ImageFont
 
 from workbench.data.shapes import generate_shapes
+from workbench.pictures import plain
 from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, build_task, explanation, list_tasks,
                              make_params, task_class)
 from workbench.tasks.parts.views import ViewParams
@@ -70,6 +73,17 @@ def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict):
         for image in row.images:
             assert image.dim() == 3 and image.shape[0] == 3 and 8 <= image.shape[1] <= 64
             assert image.min() >= 0 and image.max() <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_preview_caption_is_drawn_in_glyphs_the_font_has(name):
+    """A character Pillow's bundled font lacks is drawn as an empty box (colorization's "8 × 8" was)."""
+    font = ImageFont.load_default(size=12)
+    missing = np.asarray(font.getmask("\uffff"))  # what the font draws for a character it does not have
+    rows = build(name).eval().preview(images(3), torch.Generator().manual_seed(0), predict=True)
+    drawn = {c for row in rows for caption in row.captions for c in plain(caption) if not c.isspace()}
+    boxes = [c for c in drawn if np.array_equal(np.asarray(font.getmask(c)), missing)]
+    assert not boxes, f"{name}'s captions hold {boxes}, which the font draws as boxes"
 
 
 @pytest.mark.parametrize("name", NAMES)

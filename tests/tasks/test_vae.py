@@ -61,7 +61,7 @@ def test_prior_samples_come_from_a_fixed_grid_whatever_the_seed_and_leave_batch_
     assert task.training and all(torch.equal(v, task.state_dict()[k]) for k, v in before.items())
     task.eval()
     rows = task.preview(shapes(3), torch.Generator().manual_seed(1), predict=True)
-    assert rows[0].captions == ["input", "reconstruction (z = μ)", "sample from the prior"]
+    assert rows[0].captions == ["input", "reconstruction (z = its mean)", "sample from the prior"]
     assert torch.equal(rows[0].images[-1], rows_a[0].images[-1])
 
 

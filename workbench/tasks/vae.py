@@ -133,7 +133,7 @@ class VAE(PretextTask):
         if predict:
             with torch.no_grad():
                 columns.append(self.decode(self.encode(x)[0]))
-            captions.append("reconstruction (z = μ)")
+            captions.append("reconstruction (z = its mean)")
         columns.append(samples)
         captions.append("sample from the prior")
         return [PreviewRow([c[i] for c in columns], captions) for i in range(len(images))]
