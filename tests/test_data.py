@@ -88,7 +88,7 @@ def test_unusable_folders_get_a_clear_message(tmp_path, make, message):
 
 
 def test_unknown_name_lists_the_choices():
-    with pytest.raises(DataError, match="use shapes, digits, fashion_mnist, NAME:ROOT .*cifar10"):
+    with pytest.raises(DataError, match="use shapes, painted_shapes, digits, fashion_mnist, NAME:ROOT .*cifar10"):
         load_dataset("imagenet-please")
 
 

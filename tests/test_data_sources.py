@@ -53,7 +53,7 @@ def test_fashion_mnist_from_debian_files_is_a_choice_only_when_present(tmp_path,
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion_mnist")
     train_x, train_y = _write_mnist_files(tmp_path / "fashion-mnist", gzipped=True)
-    assert list(available_builtins())[:3] == ["shapes", "digits", "fashion_mnist"]
+    assert list(available_builtins())[:4] == ["shapes", "painted_shapes", "digits", "fashion_mnist"]
     data = load_dataset("fashion_mnist", image_size=28)
     assert data.train_images.shape == (30, 3, 28, 28) and data.train_images.dtype == torch.uint8
     assert len(data.test_images) == 20 and data.class_names[0] == "T-shirt/top"
