@@ -48,9 +48,9 @@ def main():
         result = probe_run(run.out_dir)
         c = run.config
         gain = 100 * (result["knn_top1"] - result["random_init_knn_top1"])
-        weak = " (k-NN-weak)" if cls.info.knn_weak else ""
-        weak += f" on {c.data}" if c.data != DEFAULT_DATA else ""
-        print(f"| {name}{weak} | {cls.info.family} | {c.epochs} × {c.batch_size}, {c.optimizer} "
+        label = name + (" (k-NN-weak)" if cls.info.knn_weak else "")
+        label += f" on {c.data}" if c.data != DEFAULT_DATA else ""
+        print(f"| {label} | {cls.info.family} | {c.epochs} × {c.batch_size}, {c.optimizer} "
               f"{c.learning_rate:g} | **{result['knn_top1']:.3f}** | {result['random_init_knn_top1']:.3f} | "
               f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {result['linear_top1']:.3f} "
               f"({result['random_init_linear_top1']:.3f}, {result['raw_pixels_linear_top1']:.3f}) | {seconds:.0f} | "
