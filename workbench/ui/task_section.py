@@ -11,7 +11,7 @@ from typing import Callable
 import gradio as gr
 import torch
 
-from ..data import DEFAULT_DATA, DataError
+from ..data import DEFAULT_DATA, DataError, available_builtins
 from ..pictures import task_preview
 from ..tasks import explanation, list_tasks, task_class
 from ..training import TrainConfig, preset_data, task_defaults
@@ -88,8 +88,9 @@ def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskCon
         next task gives it back. Any other choice of data stays the user's."""
         wanted, before = preset_data(task_name), preset_data(last_task)
         if spec == before and wanted != spec and DEFAULT_DATA in (spec, wanted):
-            gr.Info(f"Data: {wanted}, the data {task_name}'s preset trains on" if wanted != DEFAULT_DATA
-                    else f"Data: back to {wanted} ({last_task}'s own data set is {spec})")
+            title = {name: label.split(" — ")[0] for name, label in available_builtins().items()}
+            gr.Info(f"Data: {title[wanted]}, which {task_class(task_name).info.title.split(' — ')[0]} trains on"
+                    if wanted != DEFAULT_DATA else f"Data: back to {title[wanted]}")
             return wanted, task_name
         return gr.skip(), task_name
 
