@@ -46,7 +46,12 @@ def test_data_and_preview(client):
     assert np.ptp(np.asarray(rotation).astype(int), axis=2).max() > 50
 
 
+def preview_pixels(client, data):
+    return np.asarray(Image.open(client.predict(data, "rotation", 3, api_name="/preview")))
+
+
 def test_start_poll_second_start_stop_and_map(client):
+    untrained = {data: preview_pixels(client, data) for data in ("shapes", "digits")}
     message, _ = client.predict(api_name="/start")
     assert message == "Training started."
     message, _ = client.predict(api_name="/start")
@@ -69,6 +74,9 @@ def test_start_poll_second_start_stop_and_map(client):
     assert message == f"Going on with {name}."
     status = wait_for(client, lambda text: "FINISHED" in text and "epoch 2 / 2" in text, timeout=120)
     assert status[4]["data"][0][:4] == [name, "rotation", "shapes", "2 / 2"]
+    # The preview draws the run's answers on the data it trained on, and nothing of the run's on other data.
+    assert not np.array_equal(preview_pixels(client, "shapes"), untrained["shapes"])
+    assert np.array_equal(preview_pixels(client, "digits"), untrained["digits"])
     with pytest.raises(AppError, match="not a run with a checkpoint"):
         client.predict("../elsewhere", 3, 0, api_name="/resume_run")
 
