@@ -1,0 +1,115 @@
+"""How much can MAE's ViT learn about Shapes in the seconds MAE's preset takes? Side by side, in one run:
+
+1. MAE's own preset (`python -m workbench train --task mae`, nothing else), timed;
+2. the same ViT, from the same random start, trained *with the labels* (cross-entropy on its mean token) for the
+   same number of seconds: the most any pretext task could teach this encoder in that time;
+
+each read by k-NN top-1 on the mean of its patch tokens, next to the encoder at random initialisation.
+
+    python benchmarks/mae_bound.py [--seed 0] [--out runs/bench]
+
+Written for #8's goal for MAE (k-NN at least 10 points above random init within 200 s on two cores): if the
+labels themselves do not get this ViT that far in that time, no pretext task will.
+"""
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench import augment
+from workbench.evaluation import embed, knn_accuracy
+from workbench.models import create_encoder, seeded
+from workbench.probes import probe_run
+from workbench.training import TrainConfig, TrainingRun
+
+CROP_SCALE = (0.5, 1.0)  # labels do not need MAE's harsher crops; larger ones keep the shape in the view
+
+
+def knn_of(encoder, dataset) -> float:
+    bank, queries = embed(encoder, dataset.train_images), embed(encoder, dataset.test_images)
+    return knn_accuracy(bank, dataset.train_labels, queries, dataset.test_labels)
+
+
+def train_with_labels(seconds: float, config: TrainConfig, dataset, seed: int) -> tuple[nn.Module, int]:
+    """The ViT with a linear classifier on its features, MAE's optimiser and peak lr, a one-cycle schedule
+    fitted to `seconds` (the step's time measured on the first steps). Returns the encoder and the steps taken."""
+    with seeded(seed):
+        encoder = create_encoder(config.encoder)
+        classifier = nn.Linear(encoder.feature_dim, len(dataset.class_names))
+    model = nn.Sequential(encoder, classifier)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    images, labels = dataset.train_images, dataset.train_labels
+    gen = torch.Generator().manual_seed(seed)
+
+    def step(batch_indices):
+        batch = augment.random_resized_crop(images[batch_indices].float() / 255, gen, scale=CROP_SCALE)
+        loss = F.cross_entropy(model(batch), labels[batch_indices])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def batches():
+        while True:
+            order = torch.randperm(len(images), generator=gen)
+            for start in range(0, len(images) - config.batch_size + 1, config.batch_size):
+                yield order[start:start + config.batch_size]
+
+    stream = batches()
+    start = time.perf_counter()
+    for group in optimizer.param_groups:
+        group["lr"] = config.learning_rate * 0.1  # a short, gentle start while the step is timed
+    for _ in range(5):
+        step(next(stream))
+    total = max(10, round(seconds / ((time.perf_counter() - start) / 5)))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=total - 5)
+    for _ in range(total - 5):
+        step(next(stream))
+        schedule.step()
+    return encoder, total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/bench")
+    args = parser.parse_args()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads\n")
+
+    config = TrainConfig(task="mae", data="shapes", device="cpu", seed=args.seed)
+    run = TrainingRun(config, Path(args.out) / f"mae-seed{args.seed}")
+    start = time.perf_counter()
+    status = run.run()
+    mae_seconds = time.perf_counter() - start
+    if status.state != "finished":
+        raise SystemExit(f"MAE's run did not finish: {status.state}: {status.message}")
+    mae = probe_run(run.out_dir)
+    steps = run.steps_per_epoch * run.config.epochs
+
+    dataset = run.dataset
+    start = time.perf_counter()
+    supervised, supervised_steps = train_with_labels(mae_seconds, run.config, dataset, args.seed)
+    supervised_seconds = time.perf_counter() - start
+    with seeded(args.seed):
+        random_init = create_encoder(run.config.encoder)
+
+    print("| encoder trained by | seconds | steps × batch | k-NN top-1 | random init | gain (points) |")
+    print("|---|---|---|---|---|---|")
+    chance = knn_of(random_init, dataset)
+    print(f"| MAE's preset ({run.config.epochs} epochs) | {mae_seconds:.0f} | {steps} × {run.config.batch_size} | "
+          f"**{mae['knn_top1']:.3f}** | {mae['random_init_knn_top1']:.3f} | "
+          f"{100 * (mae['knn_top1'] - mae['random_init_knn_top1']):+.0f} |")
+    supervised_knn = knn_of(supervised, dataset)
+    print(f"| the labels (cross-entropy), the same seconds | {supervised_seconds:.0f} | "
+          f"{supervised_steps} × {run.config.batch_size} | **{supervised_knn:.3f}** | {chance:.3f} | "
+          f"{100 * (supervised_knn - chance):+.0f} |")
+
+
+if __name__ == "__main__":
+    main()
