@@ -46,12 +46,12 @@ def test_data_and_preview(client):
     assert np.ptp(np.asarray(rotation).astype(int), axis=2).max() > 50
 
 
-def preview_pixels(client, data):
-    return np.asarray(Image.open(client.predict(data, "rotation", 3, api_name="/preview")))
+def preview_pixels(client, data, size=32):
+    return np.asarray(Image.open(client.predict(data, "rotation", 3, {}, size, False, api_name="/preview")))
 
 
 def test_start_poll_second_start_stop_and_map(client):
-    untrained = {data: preview_pixels(client, data) for data in ("shapes", "digits")}
+    untrained = {read: preview_pixels(client, *read) for read in (("shapes", 32), ("digits", 32), ("shapes", 40))}
     message, _ = client.predict(api_name="/start")
     assert message == "Training started."
     message, _ = client.predict(api_name="/start")
@@ -74,9 +74,11 @@ def test_start_poll_second_start_stop_and_map(client):
     assert message == f"Going on with {name}."
     status = wait_for(client, lambda text: "FINISHED" in text and "epoch 2 / 2" in text, timeout=120)
     assert status[4]["data"][0][:4] == [name, "rotation", "shapes", "2 / 2"]
-    # The preview draws the run's answers on the data it trained on, and nothing of the run's on other data.
-    assert not np.array_equal(preview_pixels(client, "shapes"), untrained["shapes"])
-    assert np.array_equal(preview_pixels(client, "digits"), untrained["digits"])
+    # The preview draws the run's answers on the data it trained on, read as it read it (32 px), and nothing of
+    # the run's on other data or at another size.
+    assert not np.array_equal(preview_pixels(client, "shapes"), untrained["shapes", 32])
+    assert np.array_equal(preview_pixels(client, "digits"), untrained["digits", 32])
+    assert np.array_equal(preview_pixels(client, "shapes", 40), untrained["shapes", 40])
     with pytest.raises(AppError, match="not a run with a checkpoint"):
         client.predict("../elsewhere", 3, 0, api_name="/resume_run")
 

@@ -102,13 +102,15 @@ def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskCon
         return [card_markdown(task_name), defaults, *visible, *values]
 
     def draw_preview(spec, task_name, seed, values, size, grey, held_out):
-        """What training feeds the model — and, once the current run of this task on this data has a
-        checkpoint, what the model answers (redrawn at each epoch's checkpoint while it trains). A run on other
-        data answers nothing here: a model trained on Painted shapes would paint digits in its shapes' colours."""
+        """What training feeds the model — and, once the current run of this task on this data, read as it
+        reads it, has a checkpoint, what the model answers (redrawn at each epoch's checkpoint while it trains).
+        A run on other data answers nothing here: a model trained on Painted shapes would paint digits in its
+        shapes' colours, and MAE's ViT cannot read images of another size."""
         run = state.manager.current
         try:
             spec = checked_spec(state, spec)
             trained = (run is not None and run.config.task == task_name and run.config.data == spec
+                       and (run.config.image_size, run.config.grayscale) == (int(size), bool(grey))
                        and (run.out_dir / "model.safetensors").exists())
             return task_preview(spec, task_name, values or {}, seed,
                                 run.out_dir if trained else None, image_size=int(size), grayscale=bool(grey),
