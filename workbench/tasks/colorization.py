@@ -52,6 +52,13 @@ def quantise_ab(ab: torch.Tensor, bins: int) -> torch.Tensor:
     return cell[:, 0] * bins + cell[:, 1]
 
 
+def with_lightness(grey: torch.Tensor, ab: torch.Tensor, mode: str) -> torch.Tensor:
+    """Colours (B, 2, H/4, W/4) scaled up to the grey image's size by `mode` and joined with its lightness →
+    RGB (B, 3, H, W)."""
+    ab = F.interpolate(ab, size=grey.shape[-2:], mode=mode)  # bilinear: align_corners False, the default
+    return lab_to_rgb(torch.cat([grey[:, :1] * 100, ab], dim=1))
+
+
 def cell_centres(bins: int) -> torch.Tensor:
     """(Q, 2) the a, b value at the centre of every cell, in the order of `quantise_ab`."""
     centres = (torch.arange(bins) + 0.5) / bins * 2 * AB_RANGE - AB_RANGE
@@ -131,15 +138,13 @@ class Colorization(PretextTask):
         logits = self.decoder(self.encoder.feature_map(grey))                       # (B, Q, H/4, W/4)
         p = (logits.log_softmax(1) / ANNEALED_T).softmax(1)
         ab = torch.einsum("bqhw,qc->bchw", p, cell_centres(self.params.bins).to(p))  # (B, 2, H/4, W/4)
-        ab = F.interpolate(ab, size=grey.shape[-2:], mode="bilinear", align_corners=False)
-        return lab_to_rgb(torch.cat([grey[:, :1] * 100, ab], dim=1))
+        return with_lightness(grey, ab, "bilinear")
 
     def paint_cells(self, grey: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """The target as the loss sees it: each H/4 × W/4 cell in the centre colour of its class, with the
         lightness put back."""
         ab = cell_centres(self.params.bins).to(grey)[classes].permute(0, 3, 1, 2)  # (B, 2, H/4, W/4)
-        ab = F.interpolate(ab, size=grey.shape[-2:], mode="nearest")
-        return lab_to_rgb(torch.cat([grey[:, :1] * 100, ab], dim=1))
+        return with_lightness(grey, ab, "nearest")
 
     def preview(self, images, gen, predict=False):
         colour = self._crop(images, gen)  # the draws of make_inputs, keeping the colour crop to show
