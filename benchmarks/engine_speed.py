@@ -28,9 +28,10 @@ import time
 
 import torch
 
-from workbench import loop
+from workbench.engine import loop
 from workbench.tasks import Progress, build_task
-from workbench.training import TrainConfig, TrainingRun, resolve_precision
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig, resolve_precision
 
 
 def sync(device):

@@ -24,11 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench import augment
-from workbench.evaluation import embed, knn_accuracy
-from workbench.loop import learning_rate_at
+from workbench.evaluation.metrics import embed, knn_accuracy
+from workbench.engine.loop import learning_rate_at
 from workbench.models import create_encoder, seeded
-from workbench.probes import probe_run
-from workbench.training import TrainConfig, TrainingRun
+from workbench.inspection.probe_run import probe_run
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 CROP_SCALE = (0.5, 1.0)  # labels do not need MAE's harsher crops; larger ones keep the shape in the view
 

@@ -13,11 +13,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from workbench.checkpoints import load_task
+from workbench.engine.checkpoints import load_task
 from workbench.data import load_dataset
-from workbench.evaluation import embed, knn_accuracy, raw_pixel_features
-from workbench.probes import FineTuning, label_efficiency, linear_probe
-from workbench.training import TrainConfig, TrainingRun
+from workbench.evaluation.metrics import embed, knn_accuracy, raw_pixel_features
+from workbench.evaluation.probes import FineTuning, label_efficiency, linear_probe
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 
 def seconds(work):

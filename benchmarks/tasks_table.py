@@ -18,9 +18,10 @@ from pathlib import Path
 import torch
 
 from workbench.data import DEFAULT_DATA
-from workbench.probes import probe_run
+from workbench.inspection.probe_run import probe_run
 from workbench.tasks import list_tasks, task_class
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 
 def main():

@@ -19,8 +19,9 @@ from workbench.cli import main
 from workbench.data import DataError, folder, load_dataset, load_run_data
 from workbench.data.check import check_folder, check_markdown
 from workbench.data.folder import read_image
-from workbench.probes import probe_run
-from workbench.training import TrainConfig, TrainingRun
+from workbench.inspection.probe_run import probe_run
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 ODD_NAME = os.fsdecode(b"caf\xe9.png")   # Latin-1 bytes: not UTF-8, as an old camera or zip may write them
 ODD_BROKEN = os.fsdecode(b"bad\xff.jpg")

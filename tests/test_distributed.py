@@ -8,17 +8,19 @@ import sys
 import pytest
 import torch
 
-from workbench.checkpoints import RunFolder
-from workbench.distributed import World
-from workbench.loop import AUGMENT, SYNC_BATCHNORM_TASKS, seed_for
+from workbench.engine.checkpoints import RunFolder
+from workbench.engine.distributed import World
+from workbench.engine.loop import AUGMENT, SYNC_BATCHNORM_TASKS, seed_for
 from workbench.tasks import list_tasks
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 # `python -m workbench train …`, with every process writing down, one line a step, the sum of its weights and
 # the image indices it trains on.
 RECORDING_TRAINER = """
 import os, sys
-from workbench import cli, loop
+from workbench import cli
+from workbench.engine import loop
 
 real_build_task = loop.build_task
 
@@ -41,7 +43,8 @@ sys.exit(cli.main(sys.argv[2:]))
 # The same trainer, whose processes die (as a kill would take them: nothing more is saved) as epoch 2 begins.
 DYING_TRAINER = """
 import os, sys
-from workbench import cli, loop
+from workbench import cli
+from workbench.engine import loop
 
 real_build_task = loop.build_task
 

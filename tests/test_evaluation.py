@@ -2,8 +2,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench import evaluation
-from workbench.evaluation import exact_neighbours, feature_spread, knn_accuracy, umap_2d
+from workbench.evaluation import umap
+from workbench.evaluation.metrics import feature_spread, knn_accuracy
+from workbench.evaluation.umap import exact_neighbours, umap_2d
 
 
 def clusters(n_per_class=30, classes=3, dim=8, spread=0.05, seed=0):
@@ -52,9 +53,9 @@ def test_umap_is_reproducible_for_a_seed_in_3d_and_euclidean():
 
 
 def test_umap_through_pca_still_keeps_clusters_apart(monkeypatch):
-    monkeypatch.setattr(evaluation, "UMAP_PCA_ABOVE", 50)  # the path of large maps, on a small one
+    monkeypatch.setattr(umap, "UMAP_PCA_ABOVE", 50)  # the path of large maps, on a small one
     features, labels = clusters(n_per_class=40, classes=2, dim=64, spread=0.02)
-    monkeypatch.setattr(evaluation, "UMAP_PCA_DIMS", 8)
+    monkeypatch.setattr(umap, "UMAP_PCA_DIMS", 8)
     coords = umap_2d(features.numpy(), n_neighbors=10)
     a, b = coords[labels.numpy() == 0], coords[labels.numpy() == 1]
     assert np.linalg.norm(a.mean(0) - b.mean(0)) > 3 * max(a.std(0).max(), b.std(0).max())

@@ -15,17 +15,19 @@ from PIL import Image
 from safetensors.torch import load_file
 from small_data import shapes_folder
 
-from workbench.checkpoints import load_task
+from workbench.engine.checkpoints import load_task
 from workbench.data import load_dataset
-from workbench.evaluation import MapSettings, map_run
-from workbench.evolution import evolution
-from workbench.export import FORMATS, export_run
-from workbench.mapview import map_document
+from workbench.inspection.maps import MapSettings, map_run
+from workbench.inspection.evolution import evolution
+from workbench.inspection.export import FORMATS, export_run
+from workbench.inspection.mapview import map_document
 from workbench.models import create_encoder, seeded
-from workbench.plots import evolution_figure, umap_figure
-from workbench.probes import FineTuning, knn_report, label_efficiency, label_efficiency_of_run, linear_probe
-from workbench.report import label_efficiency_rows, probe_markdown
-from workbench.training import TrainConfig, TrainingRun
+from workbench.inspection.plots import evolution_figure, umap_figure
+from workbench.evaluation.probes import FineTuning, knn_report, label_efficiency, linear_probe
+from workbench.inspection.probe_run import label_efficiency_of_run
+from workbench.inspection.report import label_efficiency_rows, probe_markdown
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 
 def blobs(n=300, classes=3, dim=8, seed=0):

@@ -1,6 +1,6 @@
 import torch
 
-from workbench.pictures import ZOOM, preview_grid
+from workbench.inspection.preview import ZOOM, preview_grid
 from workbench.tasks import PreviewRow
 
 

@@ -11,14 +11,15 @@ import torch
 from safetensors.torch import load_file
 from small_data import shapes_folder
 
-from workbench import loop
-from workbench.checkpoints import HISTORY_EPOCHS, RunFolder, load_into, load_task
+from workbench.engine import loop
+from workbench.engine.checkpoints import HISTORY_EPOCHS, RunFolder, load_into, load_task
 from workbench.tasks import build_task
-from workbench.pictures import task_preview
-from workbench.plots import knn_figure
-from workbench.probes import probe_run
-from workbench.loop import learning_rate_at
-from workbench.training import JobManager, TrainConfig, TrainingRun
+from workbench.inspection.preview import task_preview
+from workbench.inspection.plots import knn_figure
+from workbench.inspection.probe_run import probe_run
+from workbench.engine.loop import learning_rate_at
+from workbench.engine.job import JobManager, TrainingRun
+from workbench.engine.settings import TrainConfig
 
 
 def test_short_cpu_run_learns_shapes_and_writes_its_folder(tmp_path):
@@ -273,7 +274,7 @@ def test_the_live_knn_agrees_with_the_probe_on_data_stored_in_class_order(tmp_pa
 # step, going on from the step it finds there. ResNet-18 (45 MB a file), so that most of its time is writing.
 CHECKPOINT_WRITER = """
 import sys, torch
-from workbench.checkpoints import RunFolder, TrainingState
+from workbench.engine.checkpoints import RunFolder, TrainingState
 from workbench.models import create_encoder
 from workbench.tasks import create_task
 folder = RunFolder(sys.argv[1])

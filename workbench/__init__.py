@@ -10,10 +10,10 @@ The Python API is the engine that the page and the command line use:
 """
 
 from .data import load_dataset
-from .evaluation import knn_accuracy, map_run
-from .probes import probe_run
+from .engine import JobManager, TrainConfig, TrainingRun
+from .evaluation.metrics import knn_accuracy
+from .inspection import map_run, probe_run
 from .tasks import build_task, create_task, list_tasks
-from .training import JobManager, TrainConfig, TrainingRun
 
 __all__ = ["JobManager", "TrainConfig", "TrainingRun", "build_task", "create_task", "knn_accuracy", "list_tasks",
            "load_dataset", "map_run", "probe_run"]

@@ -10,11 +10,12 @@ import torch
 from PIL import ImageFont
 
 from workbench.data.shapes import generate_shapes
-from workbench.pictures import plain
+from workbench.inspection.preview import plain
 from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, build_task, explanation, list_tasks,
                              make_params, task_class)
 from workbench.tasks.parts.views import ViewParams
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 NAMES = [info.name for info in list_tasks()]
 JOINT_EMBEDDING = [name for name in NAMES if issubclass(task_class(name).Params, ViewParams)]

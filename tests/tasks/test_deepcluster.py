@@ -4,9 +4,9 @@ import torch
 from safetensors.torch import load_file
 from sklearn.metrics import adjusted_rand_score
 
-from workbench.checkpoints import save_weights
+from workbench.engine.checkpoints import save_weights
 from workbench.data.shapes import generate_shapes
-from workbench.evaluation import embed
+from workbench.evaluation.metrics import embed
 from workbench.tasks import Progress, build_task
 from workbench.tasks.deepcluster import kmeans, pca_whitening, reduce
 

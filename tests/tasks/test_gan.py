@@ -6,8 +6,9 @@ import torch.nn.functional as F
 
 from workbench.data.shapes import generate_shapes
 from workbench.tasks import Progress, build_task
-from workbench.checkpoints import load_task
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.checkpoints import load_task
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 
 def build(seed=0):

@@ -8,7 +8,8 @@ from workbench.models import create_encoder
 from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.jigsaw import permutation_set, shuffle, unshuffle
 from workbench.tasks.parts.patches import assemble, cut_tiles
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 # Every colour change off and no resizing: the tiles are the image's own pixels.
 PLAIN = {"resolution": 32, "crop_min_scale": 1.0, "tile_color_jitter": 0.0, "tile_grayscale_probability": 0.0}

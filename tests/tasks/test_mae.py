@@ -7,7 +7,7 @@ from workbench.data.shapes import generate_shapes
 from workbench.models.vit import ViT
 from workbench.tasks import Progress, build_task
 from workbench.tasks.mae import masked_mse, normalise_patches, patchify, random_masking, unpatchify
-from workbench.training import TrainConfig
+from workbench.engine.settings import TrainConfig
 
 
 def shapes(n, seed=0):

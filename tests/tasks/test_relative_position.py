@@ -7,7 +7,8 @@ from workbench.data.shapes import generate_shapes
 from workbench.models import create_encoder
 from workbench.tasks import Progress, build_task, create_task
 from workbench.tasks.relative_position import NAMES, drop_colours
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 # Every colour change off and no resizing: the patches are the image's own pixels.
 PLAIN = {"resolution": 32, "crop_min_scale": 1.0, "color_drop_probability": 0.0, "patch_color_jitter": 0.0,

@@ -6,7 +6,8 @@ from lightly.loss import NegativeCosineSimilarity
 from workbench.data.shapes import generate_shapes
 from workbench.tasks import Progress, build_task
 from workbench.tasks.simsiam import negative_cosine
-from workbench.training import TrainConfig, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig
 
 
 def images(n=16, seed=0):

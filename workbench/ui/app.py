@@ -21,8 +21,8 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from ..evaluation import warm_up_umap  # noqa: E402
-from ..training import JobManager  # noqa: E402
+from ..evaluation.umap import warm_up_umap  # noqa: E402
+from ..engine.job import JobManager  # noqa: E402
 from .data_section import build_data  # noqa: E402
 from .inspect import build_inspection  # noqa: E402
 from .state import PageState  # noqa: E402

@@ -17,8 +17,8 @@ from ..data.archive import unpack_zip
 from ..data.check import check_folder, check_markdown
 from ..data.roots import allowed_spec
 from ..data.torchvision_sets import SETS, parse_spec
-from ..pictures import picture
-from ..training import TrainConfig, preset_data
+from ..inspection.preview import picture
+from ..engine.settings import TrainConfig, preset_data
 from .state import PageState
 
 SAMPLES_PER_CLASS, CLASSES_SHOWN = 2, 20

@@ -10,17 +10,19 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from .. import plots
-from ..checkpoints import RunFolder, list_runs, load_task
 from ..data import DataError, available_builtins, load_run_data
 from ..data.folder import DECODE_ERRORS, read_image, why_unreadable
-from ..evaluation import MapSettings, embed, map_run, nearest_neighbours
-from ..evolution import evolution
-from ..export import FORMATS, export_run
-from ..mapview import PLOTLY_JS, iframe, map_document
-from ..pictures import picture
-from ..probes import FRACTIONS, FineTuning, KnnSettings, label_efficiency_of_run, probe_run
-from ..report import label_efficiency_markdown, probe_markdown
+from ..engine.checkpoints import RunFolder, list_runs, load_task
+from ..evaluation.metrics import embed, nearest_neighbours
+from ..evaluation.probes import FRACTIONS, FineTuning, KnnSettings
+from ..inspection import plots
+from ..inspection.evolution import evolution
+from ..inspection.export import FORMATS, export_run
+from ..inspection.maps import MapSettings, map_run
+from ..inspection.mapview import PLOTLY_JS, iframe, map_document
+from ..inspection.preview import picture
+from ..inspection.probe_run import label_efficiency_of_run, probe_run
+from ..inspection.report import label_efficiency_markdown, probe_markdown
 from .data_section import checked_spec
 from .state import PageState
 

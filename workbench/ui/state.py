@@ -7,7 +7,7 @@ process, not to a browser tab, so a reload finds the same runs.
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..training import JobManager
+from ..engine.job import JobManager
 
 
 @dataclass

@@ -12,9 +12,9 @@ import gradio as gr
 import torch
 
 from ..data import DEFAULT_DATA, DataError, available_builtins
-from ..pictures import task_preview
+from ..inspection.preview import task_preview
 from ..tasks import explanation, list_tasks, task_class
-from ..training import TrainConfig, preset_data, task_defaults
+from ..engine.settings import TrainConfig, preset_data, task_defaults
 from .data_section import DataControls, checked_spec
 from .state import PageState
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from .. import plots
-from ..checkpoints import RunFolder, list_runs
+from ..engine.checkpoints import RunFolder, list_runs
 from ..data import DataError
 from ..models import ENCODERS
 from ..tasks import task_class
-from ..training import TrainConfig
+from ..engine.settings import TrainConfig
+from ..inspection import plots
 from .data_section import DataControls, checked_spec
 from .state import PageState
 from .task_section import TaskControls, preset_for_this_machine

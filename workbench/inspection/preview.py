@@ -7,10 +7,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from .checkpoints import load_task
-from .data import load_dataset
-from .tasks import build_task, task_class
-from .training import task_defaults
+from ..data import load_dataset
+from ..engine.checkpoints import load_task
+from ..engine.settings import task_defaults
+from ..tasks import build_task, task_class
 
 PREVIEW_IMAGES = 6
 ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp

@@ -13,9 +13,10 @@ import numpy as np
 from PIL import Image
 
 from . import plots
-from .checkpoints import RunFolder, save_weights
-from .data import load_run_data
-from .evaluation import MapSettings, embed, map_run
+from ..data import load_run_data
+from ..engine.checkpoints import RunFolder, save_weights
+from ..evaluation.metrics import embed
+from .maps import MapSettings, map_run
 from .mapview import map_document
 
 FORMATS = ("npz", "csv", "projector", "html", "weights")

@@ -8,9 +8,10 @@ from one epoch to the next, as independent UMAP runs do.
 
 import torch
 
-from .checkpoints import RunFolder
-from .data import load_run_data
-from .evaluation import embed, knn_accuracy, stratified_sample, umap_2d
+from ..data import load_run_data
+from ..engine.checkpoints import RunFolder
+from ..evaluation.metrics import embed, knn_accuracy, stratified_sample
+from ..evaluation.umap import umap_2d
 
 BANK = 5000  # training images the k-NN of each epoch compares with
 

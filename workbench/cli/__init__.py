@@ -22,16 +22,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .checkpoints import list_runs
-from .data import DataError, load_dataset
-from .data.check import check_data, check_markdown
-from .data.roots import default_roots
-from .export import FORMATS, export_run
-from .probes import FRACTIONS, FineTuning, KnnSettings, probe_run
-from .report import probe_markdown
-from .models import ENCODERS
-from .tasks import explanation, list_tasks, task_class
-from .training import TrainConfig, TrainingRun, preset_data
+from ..data import DataError, load_dataset
+from ..data.check import check_data, check_markdown
+from ..data.roots import default_roots
+from ..engine.checkpoints import list_runs
+from ..engine.job import TrainingRun
+from ..engine.settings import TrainConfig, preset_data
+from ..evaluation.probes import FRACTIONS, FineTuning, KnnSettings
+from ..inspection.export import FORMATS, export_run
+from ..inspection.probe_run import probe_run
+from ..inspection.report import probe_markdown
+from ..models import ENCODERS
+from ..tasks import explanation, list_tasks, task_class
 
 
 class _Parser(argparse.ArgumentParser):
@@ -184,7 +186,7 @@ def cmd_export(args):
 def cmd_preview(args):
     from PIL import Image
 
-    from .pictures import task_preview
+    from ..inspection.preview import task_preview
 
     try:
         data = args.data or preset_data(args.task)
@@ -207,7 +209,7 @@ def cmd_data_check(args):
 
 
 def cmd_serve(args):
-    from .ui.app import serve  # Gradio is imported only by the command that serves the page
+    from ..ui.app import serve  # Gradio is imported only by the command that serves the page
 
     serve(**serve_options(args))
     return 0

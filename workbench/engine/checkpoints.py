@@ -20,7 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .tasks import build_task
+from ..tasks import build_task
 
 TRAINING = "training/"  # prefix of the resume tensors in a checkpoint; a module name never holds a "/"
 HISTORY_EPOCHS = 5      # the last epochs' checkpoints kept in history/, besides those of epochs 1, 2, 4, 8, …

@@ -16,131 +16,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
 from .checkpoints import RunFolder, TrainingState
-from .data import DEFAULT_DATA, TEST_FRACTION, VIEW_PRESETS, check_options, load_dataset, resolve_data_path
+from ..data import load_dataset
 from .distributed import World
 from .loop import Ending, train
-from .models import ENCODERS, default_encoder
-from .tasks import make_params, task_class
-from .tasks.parts.views import ViewParams
-
-
-@dataclass
-class TrainConfig:
-    # A built-in name, "cifar10:ROOT" and the like, or a folder (see workbench.data); None: the task's preset's
-    # data set, which is Shapes for every task but colorization.
-    data: str | None = None
-    task: str = "rotation"
-    task_params: dict[str, Any] = field(default_factory=dict)  # overrides of the task's Params
-    encoder: str = "auto"           # "auto": the task's own, else small_cnn on a CPU and resnet18 on a GPU
-    # None: the task's preset for the device (see `tasks --json`); a value overrides it.
-    epochs: int | None = None
-    batch_size: int | None = None   # images a step; under torchrun the global batch, each process its share
-    learning_rate: float | None = None  # peak, after a linear warm-up, then a cosine decay to zero
-    weight_decay: float | None = None
-    optimizer: str | None = None    # "adamw" or "sgd"
-    device: str = "auto"            # "auto", "cpu" or "cuda"
-    seed: int = 0
-    max_minutes: float | None = None  # a time budget: the run ends there with a checkpoint; the schedule fits it
-    image_size: int = 32            # the resolution the images are read at, in pixels
-    grayscale: bool = False         # every image in grey
-    test_fraction: float = TEST_FRACTION  # held out for the k-NN where the data has no test split of its own
-    compile: bool = False           # torch.compile the encoder: slower to start, maybe faster after; off unless
-                                    # measured to pay on the machine (a GPU, a large encoder)
-    precision: str = "auto"         # "auto": the encoder in bfloat16 where the chip computes it natively (see
-                                    # `resolve_precision`), else "float32"
-
-    def resolved(self) -> "TrainConfig":
-        """Every value filled in: the task's preset for the device where the user set none; params typed."""
-        task_cls = task_class(self.task)
-        device = resolve_device(self.device)
-        preset = task_cls.preset_for(device.type)
-        encoder = self.encoder
-        if encoder == "auto":
-            encoder = task_cls.encoders[0] if task_cls.encoders else default_encoder(device)
-        data = self.data or preset.data or DEFAULT_DATA
-        params = dataclasses.asdict(make_params(task_cls, {**task_defaults(self.task, data), **self.task_params}))
-        filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
-                  for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "optimizer")}
-        return dataclasses.replace(self, data=resolve_data_path(data), task_params=params, encoder=encoder,
-                                   precision=resolve_precision(self.precision, device), **filled)
-
-    def validate(self) -> None:
-        """Raise ValueError with a message a user can act on (call on a resolved config)."""
-        task_cls = task_class(self.task)
-        make_params(task_cls, self.task_params)
-        if self.encoder not in ENCODERS:
-            raise ValueError(f"unknown encoder {self.encoder!r}; choose from auto, {', '.join(ENCODERS)}")
-        if task_cls.encoders and self.encoder not in task_cls.encoders:
-            raise ValueError(f"{self.task} trains only {', '.join(task_cls.encoders)}, not {self.encoder}")
-        if not task_cls.encoders and self.encoder not in ("small_cnn", "resnet18"):
-            raise ValueError(f"{self.task} trains a CNN encoder (small_cnn or resnet18), not {self.encoder}")
-        if self.encoder == "vit_tiny" and self.image_size != 32:  # its patch grid and positions are for 32 px
-            raise ValueError(f"{self.encoder} reads 32×32 images only: use image size 32 with {self.task}, not "
-                             f"{self.image_size}")
-        if self.optimizer not in ("adamw", "sgd"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from adamw, sgd")
-        if not 1 <= self.epochs <= 10_000:
-            raise ValueError(f"epochs must be between 1 and 10000, got {self.epochs}")
-        if not 2 <= self.batch_size <= 8192:
-            raise ValueError(f"batch size must be between 2 and 8192, got {self.batch_size}")
-        if not (0 < self.learning_rate <= 1):
-            raise ValueError(f"learning rate must be in (0, 1], got {self.learning_rate}")
-        if not (0 <= self.weight_decay <= 1):
-            raise ValueError(f"weight decay must be in [0, 1], got {self.weight_decay}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max minutes must be more than 0 (or unset: no time limit), got {self.max_minutes}")
-        resolve_precision(self.precision, resolve_device(self.device))
-        check_options(self.image_size, self.test_fraction)
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def preset_data(task: str, device: str = "auto") -> str:
-    """The data a task is shown on where the user names none: its preset's, else Shapes."""
-    return task_class(task).preset_for(resolve_device(device).type).data or DEFAULT_DATA
-
-
-def task_defaults(task: str, data: str) -> dict[str, Any]:
-    """A task's parameter defaults on a data set: its paper's, with the data set's own strengths for the
-    joint-embedding views where it has any (`VIEW_PRESETS`). What the user sets overrides both."""
-    task_cls = task_class(task)
-    params = dataclasses.asdict(task_cls.Params())
-    if issubclass(task_cls.Params, ViewParams):
-        params.update(VIEW_PRESETS.get(str(data).strip().lower(), {}))
-    return params
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but no GPU is available here; use device 'cpu' or 'auto'")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {name!r}; choose from auto, cpu, cuda")
-    return torch.device(name)
-
-
-def resolve_precision(name: str, device: torch.device) -> str:
-    """"auto": "bfloat16" (the encoder under autocast, see `loop.encode_in_bfloat16`) on a GPU and on a CPU with
-    native bfloat16 arithmetic (AVX512-BF16 or AMX), where its convolutions run ~1.5x faster than in float32
-    (benchmarks/engine_speed.py); "float32" on other CPUs, where bfloat16 is emulated and slower."""
-    if name == "auto":
-        native = device.type == "cuda" or cpu_has_native_bfloat16()
-        return "bfloat16" if native else "float32"
-    if name not in ("float32", "bfloat16"):
-        raise ValueError(f"unknown precision {name!r}; choose from auto, float32, bfloat16")
-    return name
-
-
-def cpu_has_native_bfloat16() -> bool:
-    capabilities = torch.cpu.get_capabilities()
-    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+from .settings import TrainConfig, resolve_device
 
 
 BACKGROUND_NICENESS = 10  # CFS gives a thread at nice 10 about a tenth of a nice-0 thread's share

@@ -1,0 +1,6 @@
+"""The training engine: a run's settings, the job that runs it in a thread, the loop, checkpoints, torchrun."""
+
+from .job import JobManager, RunStatus, TrainingRun
+from .settings import TrainConfig
+
+__all__ = ["JobManager", "RunStatus", "TrainConfig", "TrainingRun"]

@@ -1,0 +1,72 @@
+"""A run's representation measured with labels, next to the same network at random init and raw pixels."""
+
+from dataclasses import astuple
+from functools import lru_cache
+
+from ..data import DataError, load_dataset, load_run_data, resolve_data_path, run_data_options
+from ..engine.checkpoints import load_task
+from ..evaluation.metrics import embed, feature_spread, raw_pixel_features
+from ..evaluation.probes import FRACTIONS, FineTuning, KnnSettings, knn_report, label_efficiency, linear_probe
+
+
+@lru_cache(maxsize=8)
+def _raw_pixel_probes(data: str, knn: KnnSettings, image_size: int, grayscale: bool,
+                      test_fraction: float) -> tuple[dict, float]:
+    """k-NN report and linear-probe top-1 of raw pixels on a data set: the same for every run, so computed
+    once per data set (cached as `load_dataset` caches the images, by name or folder path and options)."""
+    dataset = load_dataset(data, image_size, grayscale, test_fraction)
+    train_f, test_f = raw_pixel_features(dataset.train_images), raw_pixel_features(dataset.test_images)
+    return (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names,
+                       *astuple(knn)),
+            linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
+
+
+def _run_and_labelled_data(run_dir, data: str | None, device):
+    """A run's trained task, the same task where its training began, its settings, and the labelled data set
+    to measure it on (`data`, or the run's own)."""
+    trained, config = load_task(run_dir, device)
+    random_init = load_task(run_dir, device, trained=False)[0]
+    dataset = load_run_data(config, data)
+    if not dataset.labelled:
+        raise DataError(f"{dataset.name} has no labels: probes need labels — probe on a folder with one "
+                        "sub-folder per class (--data), or on a built-in set")
+    return trained, random_init, config, dataset
+
+
+def label_efficiency_of_run(run_dir, data: str | None = None, device="cpu", fractions=FRACTIONS, draws=3,
+                            fine_tuning=FineTuning(), progress=None) -> dict:
+    """The label-efficiency table of a run (see `label_efficiency`) without `probe_run`'s whole-data probes,
+    which the page has shown already: on the GAN's 5,760-d features those alone take a minute."""
+    trained, random_init, _, dataset = _run_and_labelled_data(run_dir, data, device)
+    return label_efficiency(trained, random_init, dataset, fractions, draws, fine_tuning, device, progress)
+
+
+def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draws=3,
+              fine_tuning=FineTuning(), progress=None, knn: KnnSettings = KnnSettings()) -> dict:
+    """A run's representation measured with labels, next to its baselines: k-NN top-1 (with per-class
+    accuracy and confusion matrix for the trained encoder), linear-probe top-1, and — given `fractions` — the
+    label-efficiency table. `data`: another data set than the run's own (transfer); default the run's. `knn`:
+    the k-NN's k, temperature and metric (the defaults are the online k-NN's, so the numbers compare)."""
+    trained, random_init, config, dataset = _run_and_labelled_data(run_dir, data, device)
+    features = {"trained": (embed(trained, dataset.train_images, device), embed(trained, dataset.test_images, device)),
+                "random_init": (embed(random_init, dataset.train_images, device),
+                                embed(random_init, dataset.test_images, device))}
+    y_train, y_test = dataset.train_labels, dataset.test_labels
+    result = {"run": str(run_dir), "data": resolve_data_path(data) if data else config["data"],
+              "trained_on": config["data"], "task": config["task"], "encoder": config["encoder_resolved"],
+              "train_images": len(y_train), "test_images": len(y_test), "class_names": list(dataset.class_names),
+              "k": knn.k, "temperature": knn.temperature, "metric": knn.metric}
+    for name, (train_f, test_f) in features.items():
+        prefix = "" if name == "trained" else f"{name}_"
+        report = knn_report(train_f, y_train, test_f, y_test, dataset.class_names, *astuple(knn))
+        result[f"{prefix}knn_top1"] = report["accuracy"]
+        result[f"{prefix}linear_top1"] = linear_probe(train_f, y_train, test_f, y_test)["accuracy"]
+        if name == "trained":
+            result["knn"] = report  # with per-class accuracy and the confusion matrix
+    raw_knn, result["raw_pixels_linear_top1"] = _raw_pixel_probes(result["data"], knn, **run_data_options(config))
+    result["raw_pixels_knn_top1"] = raw_knn["accuracy"]
+    result["feature_spread"] = feature_spread(features["trained"][1])
+    if fractions:
+        result["label_efficiency"] = label_efficiency(trained, random_init, dataset, fractions, draws, fine_tuning,
+                                                      device, progress)
+    return result
