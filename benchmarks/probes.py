@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from workbench.engine.checkpoints import load_task
 from workbench.data import load_dataset
-from workbench.evaluation.metrics import embed, knn_accuracy, raw_pixel_features
+from workbench.data.kinds import raw_pixel_features
+from workbench.evaluation.metrics import embed, knn_accuracy
 from workbench.evaluation.probes import FineTuning, label_efficiency, linear_probe
 from workbench.engine.job import TrainingRun
 from workbench.engine.settings import TrainConfig

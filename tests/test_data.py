@@ -8,7 +8,8 @@ from PIL import Image
 from workbench.data import DataError, load_dataset, resolve_data_path
 from workbench.data.pixels import rgb_to_lab
 from workbench.data.shapes import SHAPE_NAMES, _class_colours, generate_shapes
-from workbench.evaluation.metrics import knn_accuracy, raw_pixel_features
+from workbench.data.kinds import raw_pixel_features
+from workbench.evaluation.metrics import knn_accuracy
 
 
 def test_shapes_are_balanced_uint8_and_reproducible():

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.evaluation import umap
+from workbench.evaluation import metrics, umap
 from workbench.evaluation.metrics import feature_spread, knn_accuracy
 from workbench.evaluation.umap import exact_neighbours, umap_2d
 
@@ -76,6 +76,6 @@ def test_embed_passes_each_batch_through_a_transform_first():
 
     encoder = create_encoder("small_cnn").eval()
     images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8)
-    mirrored = evaluation.embed(encoder, images, batch_size=4, transform=lambda batch: batch.flip(-1))
-    assert torch.allclose(mirrored, evaluation.embed(encoder, images.flip(-1)), atol=1e-5)
-    assert not torch.allclose(mirrored, evaluation.embed(encoder, images), atol=1e-3)
+    mirrored = metrics.embed(encoder, images, batch_size=4, transform=lambda batch: batch.flip(-1))
+    assert torch.allclose(mirrored, metrics.embed(encoder, images.flip(-1)), atol=1e-5)
+    assert not torch.allclose(mirrored, metrics.embed(encoder, images), atol=1e-3)

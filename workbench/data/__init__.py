@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -27,6 +28,7 @@ from . import cache, fashion
 from .errors import DataError, shown
 from .fashion import load_fashion_mnist
 from .folder import UNLABELLED, FolderImages, Listing, decode_listing, find_split, list_folder
+from .kinds import IMAGE, DataKind
 from .pixels import resize_images, to_grey
 from .shapes import SHAPE_NAMES, generate_shapes
 from .torchvision_sets import SETS, load_torchvision_set, parse_spec
@@ -58,6 +60,7 @@ UNLABELLED_NOTE = "unlabelled: training, UMAP and retrieval work; probes need la
 
 @dataclass
 class ImageDataset:
+    kind: ClassVar[DataKind] = IMAGE
     name: str
     train_images: torch.Tensor  # (N, 3, S, S) uint8: the k-NN memory bank and the probes' training images
     train_labels: torch.Tensor  # (N,) int64

@@ -12,7 +12,7 @@ inside `task.loss`, some with the weights detached (the GAN), some not at all in
 layer). Averaging every gradient after `backward()` is what DDP computes, for every task alike, and the task's
 hooks (EMA targets, clipping) go on working on the task itself, not on a wrapper.
 
-What stays per process: batch-norm statistics on CPUs (see `loop.SYNC_BATCHNORM_TASKS`), MoCo's queue, DINO's
+What stays per process: batch-norm statistics on CPUs (see `PretextTask.sync_batchnorm`), MoCo's queue, DINO's
 centre (each from its own share). Pause and stop act on one process: stop a distributed run with Ctrl-C, which
 torchrun passes to all; `train --resume` goes on from its last checkpoint, with rank 0's random generators (the
 others draw new augmentations, so only a run of one process repeats its losses step for step).

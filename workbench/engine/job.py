@@ -22,6 +22,7 @@ import torch
 
 from .checkpoints import RunFolder, TrainingState
 from ..data import load_dataset
+from ..tasks import task_class
 from .distributed import World
 from .loop import Ending, train
 from .settings import TrainConfig, resolve_device
@@ -83,6 +84,9 @@ class TrainingRun:
         self.device = self.world.device(resolve_device(config.device))
         # raises DataError with a clear message before anything starts
         self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
+        if self.dataset.kind.name != task_class(config.task).kind:
+            raise ValueError(f"{config.task} trains on {task_class(config.task).kind} data, and "
+                             f"{self.dataset.name} holds {self.dataset.kind.items}")
         images = len(self.dataset.pretrain_images)
         if config.batch_size > images:
             raise ValueError(f"batch size must be between 2 and {images} (the training images of "

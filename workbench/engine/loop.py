@@ -24,12 +24,6 @@ from ..tasks import Progress, StepOutput, build_task
 
 LOG_EVERY = 10  # steps between reads of the device's numbers; the time budget is looked at then too
 
-# Methods whose loss compares the images of a batch with each other: under torchrun on GPUs, their batch-norm
-# statistics are taken over the global batch (SyncBatchNorm), as in their papers; otherwise a process's share of
-# the batch, smaller, would make them easier to game (SimCLR's "information leakage" through BN). The other
-# methods look at one image at a time, so per-process statistics do. torch's SyncBatchNorm runs on GPUs only:
-# CPU processes normalise over their own share.
-SYNC_BATCHNORM_TASKS = frozenset({"simclr", "moco", "byol", "simsiam", "barlow_twins", "vicreg", "swav", "dino"})
 
 
 @dataclass
@@ -72,7 +66,8 @@ def train(cfg, data: ImageDataset, device: torch.device, job, world: World = Wor
 
     # The same task in every process: same seed, then rank 0's weights copied to all.
     task = build_task(cfg.task, cfg.encoder, cfg.seed, **cfg.task_params).to(device)
-    if world.size > 1 and device.type == "cuda" and cfg.task in SYNC_BATCHNORM_TASKS:
+    # torch's SyncBatchNorm runs on GPUs only: CPU processes normalise over their own share.
+    if world.size > 1 and device.type == "cuda" and task.sync_batchnorm:
         task = torch.nn.SyncBatchNorm.convert_sync_batchnorm(task)
     task = task.to(memory_format=torch.channels_last)  # ~1.5x faster convolutions on a CPU
     if cfg.precision == "bfloat16":

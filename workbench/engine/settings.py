@@ -8,7 +8,8 @@ from typing import Any
 import torch
 
 from ..data import DEFAULT_DATA, TEST_FRACTION, VIEW_PRESETS, check_options, resolve_data_path
-from ..models import ENCODERS, default_encoder
+from ..data.kinds import KINDS
+from ..models import ENCODERS
 from ..tasks import make_params, task_class
 from ..tasks.parts.views import ViewParams
 
@@ -45,7 +46,7 @@ class TrainConfig:
         preset = task_cls.preset_for(device.type)
         encoder = self.encoder
         if encoder == "auto":
-            encoder = task_cls.encoders[0] if task_cls.encoders else default_encoder(device)
+            encoder = default_encoder(self.task, device)
         data = self.data or preset.data or DEFAULT_DATA
         params = dataclasses.asdict(make_params(task_cls, {**task_defaults(self.task, data), **self.task_params}))
         filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
@@ -83,6 +84,12 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def default_encoder(task: str, device: torch.device) -> str:
+    """The encoder a task trains where the user names none: its own (MAE's ViT), else its data kind's."""
+    task_cls = task_class(task)
+    return task_cls.encoders[0] if task_cls.encoders else KINDS[task_cls.kind].default_encoder(device)
 
 
 def preset_data(task: str, device: str = "auto") -> str:

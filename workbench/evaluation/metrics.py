@@ -48,12 +48,6 @@ def stratified_sample(labels: torch.Tensor, count: int, gen: torch.Generator) ->
     return torch.cat(picked).sort().values
 
 
-def raw_pixel_features(images: torch.Tensor) -> torch.Tensor:
-    """The baseline of no learning at all: the pixels themselves, centred and L2-normalised."""
-    flat = images.flatten(1).float() / 255
-    return F.normalize(flat - flat.mean(dim=1, keepdim=True), dim=1)
-
-
 @torch.no_grad()
 def knn_predict(train_features, train_labels, test_features, k=KNN_K, temperature=KNN_TEMPERATURE,
                 metric="cosine", chunk=1024) -> torch.Tensor:

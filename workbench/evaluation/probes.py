@@ -25,7 +25,7 @@ from torch import nn
 
 from ..augment import random_resized_crop
 from ..models import seeded
-from .metrics import KNN_K, KNN_TEMPERATURE, embed, knn_predict, raw_pixel_features, stratified_sample
+from .metrics import KNN_K, KNN_TEMPERATURE, embed, knn_predict, stratified_sample
 
 FRACTIONS = (0.01, 0.1, 1.0)
 METRICS = ("accuracy", "precision", "recall", "f1")
@@ -117,13 +117,14 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
                      device="cpu", progress=None) -> dict:
     """{fraction: {"linear" | "fine_tune": {representation: {labels, accuracy, accuracy_std, ...}}}}: each
     score the mean (and std) over `draws` random choices of which training images keep their label. The
-    representations: "ssl" (the trained task), "random_init", and for the linear probe "raw_pixels".
+    representations: "ssl" (the trained task), "random_init", and for the linear probe the data kind's
+    no-learning baseline ("raw_pixels" for images).
     `progress(done, total, what)` is told after each fit."""
     train_x, train_y, test_x, test_y = data.train_images, data.train_labels, data.test_images, data.test_labels
     classes = len(data.class_names)
     frozen = {"ssl": (embed(trained, train_x, device), embed(trained, test_x, device)),
               "random_init": (embed(random_init, train_x, device), embed(random_init, test_x, device)),
-              "raw_pixels": (raw_pixel_features(train_x), raw_pixel_features(test_x))}
+              data.kind.baseline: (data.kind.baseline_features(train_x), data.kind.baseline_features(test_x))}
     tunable = {"ssl": trained, "random_init": random_init} if fine_tuning else {}
     total, done = len(fractions) * draws * (len(frozen) + len(tunable)), 0
     result = {}

@@ -6,7 +6,7 @@ import torch
 
 from ..data import load_run_data
 from ..engine.checkpoints import load_task
-from ..evaluation.metrics import embed, knn_predict, nearest_neighbours, raw_pixel_features, stratified_sample
+from ..evaluation.metrics import embed, knn_predict, nearest_neighbours, stratified_sample
 from ..evaluation.umap import umap_2d, wait_for_warm_up
 
 # --- a finished (or stopped) run --------------------------------------------------------------------------
@@ -31,16 +31,18 @@ def map_run(run_dir, device="cpu", data: str | None = None, settings: MapSetting
     "indices" (rows of the test split), "images" (those images), "neighbours" and "similarities" (n,
     MAP_NEIGHBOURS: each point's nearest among the points shown, cosine in the feature space), "class_names",
     "shown", "total"}."""
-    if settings.representation not in ("trained", "random_init", "raw_pixels"):
-        raise ValueError(f"unknown representation {settings.representation!r}")
     if settings.dimensions not in (2, 3) or settings.n_neighbors < 2 or not 0 <= settings.min_dist <= 1:
         raise ValueError("a map has 2 or 3 dimensions, at least 2 neighbours and a min_dist in [0, 1]")
     task, config = load_task(run_dir, device, trained=settings.representation == "trained")
     dataset = load_run_data(config, data)
+    if settings.representation not in ("trained", "random_init", dataset.kind.baseline):
+        raise ValueError(f"unknown representation {settings.representation!r}")
     indices = stratified_sample(dataset.test_labels, max(settings.sample, 10), torch.Generator().manual_seed(0))
 
     def features_of(images):
-        return raw_pixel_features(images) if settings.representation == "raw_pixels" else embed(task, images, device)
+        if settings.representation == dataset.kind.baseline:  # raw pixels
+            return dataset.kind.baseline_features(images)
+        return embed(task, images, device)
 
     features, labels = features_of(dataset.test_images[indices]), dataset.test_labels[indices]
     if settings.colour == "knn":  # right or wrong under the k-NN probe, measured in the full feature space

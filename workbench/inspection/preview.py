@@ -8,19 +8,12 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data import load_dataset
+from ..data.kinds import ZOOM, picture
 from ..engine.checkpoints import load_task
-from ..engine.settings import task_defaults
-from ..tasks import build_task, task_class
+from ..engine.settings import default_encoder, task_defaults
+from ..tasks import build_task
 
 PREVIEW_IMAGES = 6
-ZOOM = 4  # 32-pixel images are shown 4x larger, pixels kept sharp
-
-
-def picture(image: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] or uint8 → (ZOOM·H, ZOOM·W, 3) uint8."""
-    array = image.float() / 255 if image.dtype == torch.uint8 else image.float()
-    array = (array.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
 
 
 # Pillow's bundled font has no arrow, times sign or dashes: "applied → predicted" is drawn "applied -> predicted".
@@ -81,8 +74,7 @@ def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_di
         if config["task"] != task_name:
             raise ValueError(f"{run_dir} trained {config['task']}, not {task_name}")
     else:
-        cls = task_class(task_name)
-        encoder = cls.encoders[0] if cls.encoders else "small_cnn"
+        encoder = default_encoder(task_name, torch.device("cpu"))
         task = build_task(task_name, encoder, 0, **{**task_defaults(task_name, data_spec), **params}).eval()
     gen = torch.Generator().manual_seed(int(seed))
     pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]

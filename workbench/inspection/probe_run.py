@@ -5,17 +5,19 @@ from functools import lru_cache
 
 from ..data import DataError, load_dataset, load_run_data, resolve_data_path, run_data_options
 from ..engine.checkpoints import load_task
-from ..evaluation.metrics import embed, feature_spread, raw_pixel_features
+from ..evaluation.metrics import embed, feature_spread
 from ..evaluation.probes import FRACTIONS, FineTuning, KnnSettings, knn_report, label_efficiency, linear_probe
 
 
 @lru_cache(maxsize=8)
-def _raw_pixel_probes(data: str, knn: KnnSettings, image_size: int, grayscale: bool,
-                      test_fraction: float) -> tuple[dict, float]:
-    """k-NN report and linear-probe top-1 of raw pixels on a data set: the same for every run, so computed
-    once per data set (cached as `load_dataset` caches the images, by name or folder path and options)."""
+def _baseline_probes(data: str, knn: KnnSettings, image_size: int, grayscale: bool,
+                     test_fraction: float) -> tuple[dict, float]:
+    """k-NN report and linear-probe top-1 of the data kind's no-learning baseline (raw pixels) on a data set:
+    the same for every run, so computed once per data set (cached as `load_dataset` caches the images, by name
+    or folder path and options)."""
     dataset = load_dataset(data, image_size, grayscale, test_fraction)
-    train_f, test_f = raw_pixel_features(dataset.train_images), raw_pixel_features(dataset.test_images)
+    train_f, test_f = (dataset.kind.baseline_features(dataset.train_images),
+                       dataset.kind.baseline_features(dataset.test_images))
     return (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names,
                        *astuple(knn)),
             linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
@@ -63,8 +65,10 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
         result[f"{prefix}linear_top1"] = linear_probe(train_f, y_train, test_f, y_test)["accuracy"]
         if name == "trained":
             result["knn"] = report  # with per-class accuracy and the confusion matrix
-    raw_knn, result["raw_pixels_linear_top1"] = _raw_pixel_probes(result["data"], knn, **run_data_options(config))
-    result["raw_pixels_knn_top1"] = raw_knn["accuracy"]
+    baseline = dataset.kind.baseline  # "raw_pixels": raw_pixels_knn_top1, raw_pixels_linear_top1
+    baseline_knn, result[f"{baseline}_linear_top1"] = _baseline_probes(result["data"], knn,
+                                                                       **run_data_options(config))
+    result[f"{baseline}_knn_top1"] = baseline_knn["accuracy"]
     result["feature_spread"] = feature_spread(features["trained"][1])
     if fractions:
         result["label_efficiency"] = label_efficiency(trained, random_init, dataset, fractions, draws, fine_tuning,

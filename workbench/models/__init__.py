@@ -52,9 +52,5 @@ def seeded(seed: int):
         yield
 
 
-def default_encoder(device: torch.device) -> str:
-    return "resnet18" if device.type == "cuda" else "small_cnn"
-
-
 from .vit import ViT  # noqa: E402  (after the registry: a task's own encoder registers here)
 register_encoder("vit_tiny", "Small ViT (patch 4, 192-d, mean of patch tokens) — MAE's encoder", ViT)

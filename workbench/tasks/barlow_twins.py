@@ -50,6 +50,7 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, redundancy_weight: flo
 
 @register_task
 class BarlowTwins(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="barlow_twins",
         family="redundancy reduction",

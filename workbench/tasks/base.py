@@ -91,6 +91,12 @@ class PretextTask(nn.Module):
     preset: ClassVar[Preset] = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # built-in data, a CPU
     gpu_preset: ClassVar[Preset] = Preset(epochs=200, batch_size=512, learning_rate=1e-3)  # CIFAR-sized, GPU
     encoders: ClassVar[tuple[str, ...] | None] = None  # encoders it can train (first: default); None: any CNN
+    kind: ClassVar[str] = "image"  # the kind of item it trains on (see `data.kinds`)
+    # True for methods whose loss compares the items of a batch with each other: under torchrun on GPUs their
+    # batch-norm statistics are taken over the global batch (SyncBatchNorm), as in their papers; a process's
+    # smaller share would make them easier to game (SimCLR's "information leakage" through BN). Methods that
+    # look at one item at a time keep per-process statistics.
+    sync_batchnorm: ClassVar[bool] = False
 
     def __init__(self, encoder: nn.Module, params=None):
         super().__init__()

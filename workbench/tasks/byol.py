@@ -37,6 +37,7 @@ def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 @register_task
 class BYOL(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="byol",
         family="self-distillation",

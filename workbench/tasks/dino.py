@@ -64,6 +64,7 @@ def teacher_temperature_at(fraction: float, start: float, end: float, warmup: fl
 
 @register_task
 class DINO(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="dino",
         family="self-distillation",

@@ -52,6 +52,7 @@ def enqueue(queue: torch.Tensor, pointer: torch.Tensor, keys: torch.Tensor) -> N
 
 @register_task
 class MoCo(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="moco",
         family="contrastive",

@@ -32,6 +32,7 @@ def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 @register_task
 class SimSiam(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="simsiam",
         family="self-distillation",

@@ -62,6 +62,7 @@ def swapped_prediction(scores: list[torch.Tensor], codes: list[torch.Tensor], te
 
 @register_task
 class SwAV(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="swav",
         family="clustering",

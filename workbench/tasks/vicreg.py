@@ -64,6 +64,7 @@ def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance_weight: float, va
 
 @register_task
 class VICReg(PretextTask):
+    sync_batchnorm = True  # its loss compares the images of a batch with each other
     info = TaskInfo(
         name="vicreg",
         family="redundancy reduction",

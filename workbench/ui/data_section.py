@@ -17,7 +17,7 @@ from ..data.archive import unpack_zip
 from ..data.check import check_folder, check_markdown
 from ..data.roots import allowed_spec
 from ..data.torchvision_sets import SETS, parse_spec
-from ..inspection.preview import picture
+from ..data.kinds import picture
 from ..engine.settings import TrainConfig, preset_data
 from .state import PageState
 

@@ -20,7 +20,7 @@ from ..inspection.evolution import evolution
 from ..inspection.export import FORMATS, export_run
 from ..inspection.maps import MapSettings, map_run
 from ..inspection.mapview import PLOTLY_JS, iframe, map_document
-from ..inspection.preview import picture
+from ..data.kinds import picture
 from ..inspection.probe_run import label_efficiency_of_run, probe_run
 from ..inspection.report import label_efficiency_markdown, probe_markdown
 from .data_section import checked_spec
