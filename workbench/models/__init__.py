@@ -52,5 +52,17 @@ def seeded(seed: int):
         yield
 
 
+@contextmanager
+def evaluating(module: nn.Module):
+    """`module` in eval mode (batch-norm statistics, no dropout) inside the block, then back in the mode it was
+    in: a probe or a preview may borrow a model that is training."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 from .vit import ViT  # noqa: E402  (after the registry: a task's own encoder registers here)
 register_encoder("vit_tiny", "Small ViT (patch 4, 192-d, mean of patch tokens) — MAE's encoder", ViT)
