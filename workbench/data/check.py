@@ -10,8 +10,11 @@ from pathlib import Path
 
 import torch
 
-from . import BUILTIN, INSTALLABLE, TEST_FRACTION, UNLABELLED_NOTE, load_dataset, read_folder, resolve_data_path
+from . import TEST_FRACTION, load_dataset, resolve_data_path
+from .builtin import is_builtin
+from .dataset import UNLABELLED_NOTE
 from .errors import DataError, shown
+from .folder_dataset import read_folder
 from .torchvision_sets import parse_spec
 
 MODES = {  # how each stored mode is read, in words
@@ -27,10 +30,9 @@ def check_data(spec: str, image_size: int = 32, test_fraction: float = TEST_FRAC
     """check_folder's report for any data spec: a built-in or torchvision set has no files to skip, so its
     report holds its classes, split and notes."""
     name = str(spec).strip()
-    if name.lower() not in {**BUILTIN, **INSTALLABLE} and not parse_spec(name):
+    if not is_builtin(name.lower()) and not parse_spec(name):
         return check_folder(name, image_size, test_fraction)
-    report = {"path": name, "usable": False, "problem": None, "labelled": None, "split": "its own train/test split",
-              "classes": [], "images": 0, "sizes": {}, "modes": {}, "skipped": [], "notes": []}
+    report = _empty_report(name, split="its own train/test split")
     try:
         dataset = load_dataset(name, image_size, test_fraction=test_fraction)
     except DataError as error:
@@ -39,6 +41,12 @@ def check_data(spec: str, image_size: int = 32, test_fraction: float = TEST_FRAC
     report["path"] = resolve_data_path(name)
     report["images"] = len(dataset.pretrain_images) + len(dataset.test_images)
     return {**report, **_counted(dataset)}
+
+
+def _empty_report(path: str, split: str | None = None) -> dict:
+    """A report with nothing found yet: what stays when the data cannot be read."""
+    return {"path": path, "usable": False, "problem": None, "labelled": None, "split": split, "classes": [],
+            "images": 0, "sizes": {}, "modes": {}, "skipped": [], "notes": []}
 
 
 def _counted(dataset) -> dict:
@@ -55,8 +63,7 @@ def check_folder(path, image_size: int = 32, test_fraction: float = TEST_FRACTIO
     ([{"name", "train", "test"}]), "images", "sizes", "modes", "skipped" ([{"file", "reason"}]), "notes"}.
     Decoding goes through the loader's caches, so loading the folder afterwards is immediate."""
     root = Path(path).expanduser()
-    report = {"path": shown(root.resolve()), "usable": False, "problem": None, "labelled": None, "split": None,
-              "classes": [], "images": 0, "sizes": {}, "modes": {}, "skipped": [], "notes": []}
+    report = _empty_report(shown(root.resolve()))
     try:
         train, test, (train_dir, test_dir) = read_folder(root.resolve(), image_size)
     except DataError as error:
@@ -70,10 +77,7 @@ def check_folder(path, image_size: int = 32, test_fraction: float = TEST_FRACTIO
     report["images"] = len(formats)
     report["modes"] = dict(Counter(mode for _, _, mode in formats).most_common())
     if formats:
-        by_area = sorted(formats, key=lambda f: f[0] * f[1])
-        common = Counter(f"{w}×{h}" for w, h, _ in formats).most_common(5)
-        report["sizes"] = {"smallest": f"{by_area[0][0]}×{by_area[0][1]}",
-                           "largest": f"{by_area[-1][0]}×{by_area[-1][1]}", "most_common": common}
+        report["sizes"] = _sizes(formats)
     report["split"] = (f"{shown(train_dir.name)}/ for training, {shown(test_dir.name)}/ held out" if test is not None
                        else f"{test_fraction:.0%} of every class held out (seed 0)")
     try:
@@ -86,6 +90,14 @@ def check_folder(path, image_size: int = 32, test_fraction: float = TEST_FRACTIO
         report["notes"] = _general([note for part, _ in parts for note in part.notes], parts)
         return report
     return {**report, **_counted(dataset), "notes": _general(dataset.notes, parts)}
+
+
+def _sizes(formats: list[tuple[int, int, str]]) -> dict:
+    """The smallest and the largest image as stored, and the five most common sizes."""
+    by_area = sorted(formats, key=lambda f: f[0] * f[1])
+    common = Counter(f"{w}×{h}" for w, h, _ in formats).most_common(5)
+    return {"smallest": f"{by_area[0][0]}×{by_area[0][1]}", "largest": f"{by_area[-1][0]}×{by_area[-1][1]}",
+            "most_common": common}
 
 
 def _general(notes: list[str], parts) -> list[str]:

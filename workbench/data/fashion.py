@@ -5,6 +5,7 @@ when they are there, "fashion_mnist" is a data choice.
 """
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,17 @@ IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4
 
 
 def installed(folder: Path | None = None) -> bool:
-    folder = FASHION_MNIST_DIR if folder is None else folder
-    return all((folder / name).is_file() for pair in FILES.values() for name in pair)
+    return all(path.is_file() for path in _files(FASHION_MNIST_DIR if folder is None else folder))
+
+
+def files_version() -> str:
+    """The folder and its files' modification times: changes when the package is installed, updated or removed."""
+    paths = _files(FASHION_MNIST_DIR)
+    return json.dumps([str(FASHION_MNIST_DIR), [path.stat().st_mtime_ns if path.is_file() else 0 for path in paths]])
+
+
+def _files(folder: Path) -> list[Path]:
+    return [folder / name for pair in FILES.values() for name in pair]
 
 
 def read_idx(path: Path) -> np.ndarray:

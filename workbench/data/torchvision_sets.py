@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .dataset import ImageDataset
 from .errors import DataError, shown
 from .pixels import resize_images
 
@@ -49,6 +50,16 @@ def parse_spec(spec: str) -> tuple[str, str] | None:
     return (name, root.strip()) if sep and name in SETS and root.strip() else None
 
 
+def resolve_root(name: str, root: str) -> str:
+    """"NAME:ROOT" with ROOT absolute, so that a run can be probed from anywhere; DataError when there is no
+    such folder."""
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise DataError(f"no folder {shown(root)} for {SETS[name].title}: make it and put {SETS[name].files} "
+                        "in it, or ask for a download (--download)")
+    return f"{name}:{path.resolve()}"
+
+
 @dataclass
 class Splits:
     train: tuple[torch.Tensor, torch.Tensor]  # (images (N, 3, S, S) uint8, labels)
@@ -83,6 +94,20 @@ def load_torchvision_set(name: str, root: Path, size: int, download: bool = Fals
         stored = np.memmap(root / "stl10_binary" / "unlabeled_X.bin", dtype=np.uint8, mode="r")
         unlabelled = resize_images(stored.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2), size)  # stored column-major
     return Splits(_split(train, size), _split(test, size), unlabelled, names)
+
+
+def torchvision_dataset(name: str, root: Path, image_size: int) -> ImageDataset:
+    """The set under `root` as a data set: its own split, and STL-10's unlabelled images for pretraining."""
+    splits = load_torchvision_set(name, root, image_size)
+    (train_x, train_y), (test_x, test_y) = splits.train, splits.test
+    notes = [f"{SETS[name].title} from {shown(root)}: its own train/test split"]
+    pretrain = None
+    if splits.unlabelled is not None:
+        pretrain = torch.cat([train_x, splits.unlabelled])
+        train_x = pretrain[:len(train_x)]  # a view: the labelled images are held once
+        notes.append(f"pretraining on the {len(splits.unlabelled):,} unlabelled images and the {len(train_y):,} "
+                     "labelled training images; the k-NN and probes use the labelled ones")
+    return ImageDataset(name, train_x, train_y, test_x, test_y, splits.class_names, notes, pretrain_images=pretrain)
 
 
 def _split(dataset, size: int) -> tuple[torch.Tensor, torch.Tensor]:
