@@ -5,7 +5,7 @@
    evaluations (steps, logs, metrics, checkpoints); its ratio to the bare loop's (the goal: ≥ 0.95).
    "k-NN and bookkeeping": the share of an epoch's time that is not the bare loop's work — the online k-NN and
    collapse monitor, metrics and checkpoint, logs (the goal: ≤ 5 %). Both loops run in the engine's precision
-   (`training.resolve_precision`: the encoder in bfloat16 autocast on a GPU or a CPU with native bfloat16, else
+   (`settings.resolve_precision`: the encoder in bfloat16 autocast on a GPU or a CPU with native bfloat16, else
    float32). The engine's seconds are its run's own clock, from its first step on: reading the data and building
    the task happen once a run, not once an epoch.
 2. Ours against the pipeline people use today: lightly's `SimCLRTransform` (set to our views' strengths) in a
@@ -19,6 +19,7 @@
     python benchmarks/engine_speed.py [--batch-size 256] [--epochs 3] [--steps 20] [--rounds 2] [--device cpu]
 
 Timings on a machine shared with other work are noisy: each figure is the median of `--rounds` alternations.
+The figures also go to benchmarks/results/engine-shapes-MACHINE-PRECISION.csv, one row a measure.
 """
 
 import argparse
@@ -28,10 +29,11 @@ import time
 
 import torch
 
+from csv_results import measured_by, results_path, save_rows
 from workbench.engine import loop
-from workbench.tasks import Progress, build_task
 from workbench.engine.job import TrainingRun
 from workbench.engine.settings import TrainConfig, resolve_precision
+from workbench.tasks import Progress, build_task
 
 
 def sync(device):
@@ -73,7 +75,8 @@ def bare_loop(task, views, steps, device) -> float:
 def engine_run(views, args, out_dir) -> dict:
     """A real run of the engine (TrainingRun, loop, run folder) whose task is fed the pre-made views; seconds in
     all, in evaluation, and steps done."""
-    real_build_task, real_evaluate, real_save = loop.build_task, loop.OnlineEvaluation.__call__, TrainingRun.save
+    real_build_task, real_evaluate = loop.build_task, loop.OnlineEvaluation.__call__
+    real_save = TrainingRun.save_checkpoint
     evaluation_seconds, save_seconds = [], []
 
     def fed_premade_views(*a, **k):
@@ -92,13 +95,15 @@ def engine_run(views, args, out_dir) -> dict:
         real_save(self, *a, **k)
         save_seconds.append(time.perf_counter() - began)
 
-    loop.build_task, loop.OnlineEvaluation.__call__, TrainingRun.save = fed_premade_views, timed_evaluation, timed_save
+    loop.build_task, loop.OnlineEvaluation.__call__ = fed_premade_views, timed_evaluation
+    TrainingRun.save_checkpoint = timed_save
     try:
         run = TrainingRun(TrainConfig(data="shapes", task="simclr", epochs=args.epochs, batch_size=args.batch_size,
                                       device=args.device, seed=0), out_dir)
         status = run.run()
     finally:
-        loop.build_task, loop.OnlineEvaluation.__call__, TrainingRun.save = real_build_task, real_evaluate, real_save
+        loop.build_task, loop.OnlineEvaluation.__call__ = real_build_task, real_evaluate
+        TrainingRun.save_checkpoint = real_save
     assert status.state == "finished", status.message
     # The run's clock starts after its setup and its step-0 evaluation, and counts the later evaluations.
     # The last evaluation is the whole data's (once a run): an epoch's is one of those between.
@@ -107,7 +112,11 @@ def engine_run(views, args, out_dir) -> dict:
             "steps_per_epoch": status.step // args.epochs}
 
 
-def engine_against_bare_loop(args, device):
+def measure(name: str, value: str, unit: str, goal: str = "") -> dict:
+    return {"measure": name, "value": value, "unit": unit, "goal": goal}
+
+
+def engine_against_bare_loop(args, device) -> list[dict]:
     from workbench.data.shapes import generate_shapes
 
     images, _ = generate_shapes(args.batch_size)
@@ -140,9 +149,32 @@ def engine_against_bare_loop(args, device):
           f"{100 * (knn + saves):.1f} %   (goal ≤ 5 %: k-NN {100 * knn:.1f} %, files {100 * saves:.1f} %)")
     print(f"   all that is not the bare loop's work (the epoch's end, and the steps' logs, schedule and batch "
           f"indexing) {100 * share:.1f} %")
+    return [measure("bare PyTorch loop", f"{b / per_step_bare:.0f}", "img/s"),
+            measure("engine but the k-NN", f"{b / per_step_engine:.0f}", "img/s"),
+            measure("engine ÷ bare loop", f"{per_step_bare / per_step_engine:.2f}", "ratio", "≥ 0.95"),
+            measure("an epoch", f"{epoch:.2f}", "s"),
+            measure("an epoch's end (online k-NN, collapse monitor, checkpoint, metrics)",
+                    f"{100 * (knn + saves):.1f}", "% of an epoch", "≤ 5"),
+            measure("online k-NN and collapse monitor", f"{100 * knn:.1f}", "% of an epoch"),
+            measure("checkpoint and metrics files", f"{100 * saves:.1f}", "% of an epoch"),
+            measure("all that is not the bare loop's work", f"{100 * share:.1f}", "% of an epoch")]
 
 
-def lightly_against_ours(args, device):
+def median_speed(step, steps: int, batch_size: int, device) -> float:
+    """Images/s of a pipeline's median step, after one untimed step (the model's first pass sets up its
+    kernels): the median counts neither that step nor the few whose batches lightly's workers made ahead."""
+    step(0)
+    seconds = []
+    for i in range(1, steps + 1):
+        sync(device)
+        began = time.perf_counter()
+        step(i)
+        sync(device)
+        seconds.append(time.perf_counter() - began)
+    return batch_size / statistics.median(seconds)
+
+
+def lightly_against_ours(args, device) -> list[dict]:
     from lightly.loss import NTXentLoss
     from lightly.transforms import SimCLRTransform
     from PIL import Image
@@ -166,19 +198,6 @@ def lightly_against_ours(args, device):
 
     criterion = NTXentLoss(temperature=p.temperature)
 
-    def median_speed(step) -> float:
-        """Images/s of a pipeline's median step, after one untimed step (the model's first pass sets up its
-        kernels): the median counts neither that step nor the few whose batches lightly's workers made ahead."""
-        step(0)
-        seconds = []
-        for i in range(1, steps + 1):
-            sync(device)
-            began = time.perf_counter()
-            step(i)
-            sync(device)
-            seconds.append(time.perf_counter() - began)
-        return b / statistics.median(seconds)
-
     def theirs():
         task = simclr(device)
         optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
@@ -190,7 +209,7 @@ def lightly_against_ours(args, device):
             view1, view2 = (v.to(device).contiguous(memory_format=torch.channels_last) for v in next(batches))
             z = task.projector(task.encoder(torch.cat([view1, view2])))
             optimise(optimizer, criterion(z[:b], z[b:]))
-        return median_speed(step)
+        return median_speed(step, steps, b, device)
 
     def ours(bfloat16):
         task = simclr(device, bfloat16)
@@ -200,21 +219,32 @@ def lightly_against_ours(args, device):
         def step(i):
             batch = on_device[i * b:(i + 1) * b].float().div_(255).contiguous(memory_format=torch.channels_last)
             optimise(optimizer, task.training_step(batch, gen).loss)
-        return median_speed(step)
+        return median_speed(step, steps, b, device)
 
     speeds = {"lightly": [], "ours": [], "ours, float32": []}
     for _ in range(args.rounds):
         speeds["lightly"].append(theirs())
         speeds["ours"].append(ours(engine_precision(device)))
         speeds["ours, float32"].append(ours(False))
-    theirs_speed, ours_speed, ours_fp32 = (statistics.median(speeds[name]) for name in speeds)
+    return report_lightly_against_ours(args, device, *(statistics.median(speeds[name]) for name in speeds))
+
+
+def report_lightly_against_ours(args, device, theirs_speed, ours_speed, ours_fp32) -> list[dict]:
+    """Print the second comparison; returns its CSV rows."""
     precision = "bfloat16 autocast" if engine_precision(device) else "float32"
-    print(f"2. SimCLR, small_cnn, batch {b}, the median of {steps} steps, median of {args.rounds} rounds")
+    print(f"2. SimCLR, small_cnn, batch {args.batch_size}, the median of {args.steps} steps, "
+          f"median of {args.rounds} rounds")
     print(f"   lightly (SimCLRTransform, DataLoader with 2 workers, NTXentLoss), float32  {theirs_speed:8.0f} img/s")
     print(f"   ours (uint8 on the device, batched augmentation), float32                 {ours_fp32:8.0f} img/s   "
           f"ratio {ours_fp32 / theirs_speed:5.2f}x")
     print(f"   ours, as the engine runs it ({precision}){' ' * (36 - len(precision))}{ours_speed:8.0f} img/s   "
           f"ratio {ours_speed / theirs_speed:5.2f}x   (goal ≥ 3x)")
+    return [measure("lightly (SimCLRTransform, 2-worker DataLoader, NTXentLoss), float32", f"{theirs_speed:.0f}",
+                    "img/s"),
+            measure("ours, float32", f"{ours_fp32:.0f}", "img/s"),
+            measure("ours, float32 ÷ lightly", f"{ours_fp32 / theirs_speed:.2f}", "ratio"),
+            measure(f"ours, as the engine runs it ({precision})", f"{ours_speed:.0f}", "img/s"),
+            measure("ours ÷ lightly", f"{ours_speed / theirs_speed:.2f}", "ratio", "≥ 3")]
 
 
 def main():
@@ -228,10 +258,14 @@ def main():
     args = parser.parse_args()
     device = torch.device(args.device)
     print(f"device {device}, {torch.get_num_threads()} threads; a shared machine makes these figures noisy")
+    rows = []
     if args.only != "lightly":
-        engine_against_bare_loop(args, device)
+        rows += engine_against_bare_loop(args, device)
     if args.only != "engine":
-        lightly_against_ours(args, device)
+        rows += lightly_against_ours(args, device)
+    source = measured_by("engine_speed.py")
+    save_rows(results_path("engine", "shapes", device, resolve_precision("auto", device)),
+              [{**row, "source": source} for row in rows], key=("measure",))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
    same number of seconds, with MAE's optimiser, peak lr and precision: about the most that any pretext task
    could teach this encoder in that time;
 
-each read by k-NN top-1 on the mean of its patch tokens, next to the encoder at random initialisation.
+each read by k-NN top-1 on the mean of its patch tokens, next to the encoder at random initialisation. The row
+also goes to benchmarks/results/mae_bound-shapes-MACHINE-PRECISION.csv (one row a seed).
 
     python benchmarks/mae_bound.py [--seed 0] [--out runs/bench]
 
@@ -23,13 +24,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from csv_results import measured_by, results_path, save_rows
 from workbench import augment
-from workbench.evaluation.metrics import embed, knn_accuracy
-from workbench.engine.loop import learning_rate_at
-from workbench.models import create_encoder, seeded
-from workbench.inspection.probe_run import probe_run
 from workbench.engine.job import TrainingRun
+from workbench.engine.loop import learning_rate_at
 from workbench.engine.settings import TrainConfig
+from workbench.evaluation.metrics import embed, knn_accuracy
+from workbench.inspection.probe_run import probe_run
+from workbench.models import create_encoder, seeded
 
 CROP_SCALE = (0.5, 1.0)  # labels do not need MAE's harsher crops; larger ones keep the shape in the view
 
@@ -109,6 +111,11 @@ def main():
     print(f"| the labels (cross-entropy), the same seconds | {supervised_seconds:.0f} | "
           f"{supervised_steps} × {run.config.batch_size} | **{supervised_knn:.3f}** | {chance:.3f} | "
           f"{100 * (supervised_knn - chance):+.0f} |")
+    row = {"seed": args.seed, "mae_epochs": run.config.epochs, "mae_seconds": f"{mae_seconds:.0f}",
+           "mae_steps": steps, "mae_knn": f"{mae['knn_top1']:.3f}", "labels_seconds": f"{supervised_seconds:.0f}",
+           "labels_steps": supervised_steps, "batch": run.config.batch_size, "labels_knn": f"{supervised_knn:.3f}",
+           "random_init_knn": f"{chance:.3f}", "source": measured_by("mae_bound.py")}
+    save_rows(results_path("mae_bound", "shapes", "cpu", run.config.precision), [row], key=("seed",))
 
 
 if __name__ == "__main__":

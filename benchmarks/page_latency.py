@@ -6,7 +6,8 @@ table) and a UMAP map are computed for another client.
 
 The app is launched in this process on a free port of 127.0.0.1, as the page's tests launch it; each client is
 a gradio_client in a process of its own, calling the endpoint the page's timer calls (/status). Goal (issue 9):
-p95 ≤ 300 ms with ten clients while training.
+p95 ≤ 300 ms with ten clients while training. The table also goes to
+benchmarks/results/page_latency-shapes-MACHINE-PRECISION.csv (the page's default run: Shapes).
 """
 
 import argparse
@@ -59,11 +60,14 @@ def measure(url: str, clients: int, seconds: float) -> list[float]:
     return latencies
 
 
-def report(what: str, latencies: list[float]):
+def report(what: str, clients: int, latencies: list[float]) -> dict:
+    """Print the Markdown row of one situation and return it as a CSV row."""
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    print(f"| {what} | {len(ordered)} | {1000 * statistics.median(ordered):.0f} | {1000 * p95:.0f} | "
-          f"{1000 * ordered[-1]:.0f} |", flush=True)
+    median, p95, most = (1000 * seconds for seconds in (statistics.median(ordered), p95, ordered[-1]))
+    print(f"| {what}, {clients} clients | {len(ordered)} | {median:.0f} | {p95:.0f} | {most:.0f} |", flush=True)
+    return {"while": what, "clients": clients, "requests": len(ordered), "median_ms": f"{median:.0f}",
+            "p95_ms": f"{p95:.0f}", "max_ms": f"{most:.0f}"}
 
 
 def main():
@@ -71,20 +75,23 @@ def main():
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
-    from workbench import evaluation  # here, not at the top: the client processes import this file too
+    # Here, not at the top: the client processes import this file too, and must not pay for torch.
+    from csv_results import measured_by, results_path, save_rows
+    from workbench.engine.settings import resolve_device, resolve_precision
+    from workbench.evaluation.umap import umap_ready
     from workbench.ui.app import serve
 
     port = free_port()
     demo = serve(port=port, runs_root=tempfile.mkdtemp(prefix="latency-runs-"), block=False)
     url = f"http://127.0.0.1:{port}/"
     control = Client(url, verbose=False)
-    while not evaluation.umap_ready():  # the UMAP warm-up starts with the app; idle means after it
+    while not umap_ready():  # the UMAP warm-up starts with the app; idle means after it
         time.sleep(0.5)
-    print(f"| while | requests | median ms | p95 ms | max ms |\n|---|---|---|---|---|", flush=True)
-    report(f"idle, {args.clients} clients", measure(url, args.clients, args.seconds))
+    print("| while | requests | median ms | p95 ms | max ms |\n|---|---|---|---|---|", flush=True)
+    rows = [report("idle", args.clients, measure(url, args.clients, args.seconds))]
 
     control.predict(api_name="/start")  # the page's default run
-    report(f"training, {args.clients} clients", measure(url, args.clients, args.seconds))
+    rows.append(report("training", args.clients, measure(url, args.clients, args.seconds)))
     control.predict(api_name="/stop")
     while "STOPPED" not in control.predict(api_name="/status")[0]:
         time.sleep(1)
@@ -95,11 +102,14 @@ def main():
 
     worker = threading.Thread(target=inspect)
     worker.start()
-    report(f"label efficiency + a 5,000-point map, {args.clients} clients",
-           measure(url, args.clients, args.seconds))
+    rows.append(report("label efficiency + a 5,000-point map", args.clients,
+                       measure(url, args.clients, args.seconds)))
     worker.join()
     control.close()
     demo.close()
+    source, device = measured_by("page_latency.py"), resolve_device("auto")  # the page's run's device
+    save_rows(results_path("page_latency", "shapes", device, resolve_precision("auto", device)),
+              [{**row, "source": source} for row in rows], key=("while", "clients"))
 
 
 if __name__ == "__main__":

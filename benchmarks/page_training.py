@@ -6,7 +6,8 @@ The app is launched in a process of its own on a free port, opened in Debian's h
 preset started with Start on the built-in data; then the same run is started with `python -m workbench train`.
 Printed side by side: each run's seconds (by the run's own clock, in metrics.json), their ratio, the CPU seconds
 the browser used while the page's run trained, and each run's final k-NN (equal: the seed repeats). On a 2-core
-machine the browser's work comes out of the training's cores.
+machine the browser's work comes out of the training's cores. The row also goes to
+benchmarks/results/page_training-DATA-MACHINE-PRECISION.csv (one row a task; DATA: its preset's).
 """
 
 import argparse
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
+from csv_results import measured_by, results_path, save_rows
+from workbench.engine.settings import TrainConfig, resolve_device
 from workbench.tasks import task_class
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +97,8 @@ def page_run(task: str, runs: Path) -> dict:
 
 
 def command_line_run(task: str, runs: Path) -> dict:
-    subprocess.run([sys.executable, "-m", "workbench", "train", "--data", "shapes", "--task", task,
+    # No --data: the task's preset's, as the page picks it with the task (Painted shapes for colorization).
+    subprocess.run([sys.executable, "-m", "workbench", "train", "--task", task,
                     "--out", str(runs / task)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return finished_run(runs)
@@ -112,6 +116,13 @@ def main():
     print(f"| `python -m workbench train` | {cli['seconds']:.0f} | {cli['knn']:.3f} |")
     print(f"\npage ÷ command line: {page['seconds'] / cli['seconds']:.2f}; the browser used "
           f"{page['browser_cpu']:.0f} CPU seconds while the page's run trained")
+    config = TrainConfig(task=args.task).resolved()  # the data, device and precision both runs had
+    row = {"task": args.task, "data": config.data, "page_seconds": f"{page['seconds']:.0f}",
+           "command_line_seconds": f"{cli['seconds']:.0f}", "ratio": f"{page['seconds'] / cli['seconds']:.2f}",
+           "browser_cpu_seconds": f"{page['browser_cpu']:.0f}", "page_knn": f"{page['knn']:.3f}",
+           "command_line_knn": f"{cli['knn']:.3f}", "source": measured_by("page_training.py")}
+    save_rows(results_path("page_training", config.data, resolve_device(config.device), config.precision), [row],
+              key=("task",))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ seconds taken and images/s — the catalogue's learning table.
     python benchmarks/tasks_table.py [--tasks rotation simclr ...] [--data shapes] [--out runs/bench]
 
 Each run is what `python -m workbench train --task T` does with nothing else. Runs one task after another (the
-machine should be otherwise idle: the seconds are wall-clock) and prints a Markdown table; `benchmarks/README.md`
-holds the last one with the machine it ran on.
+machine should be otherwise idle: the seconds are wall-clock), prints a Markdown table and writes its rows to
+benchmarks/results/tasks-DATA-MACHINE-PRECISION.csv (each task's row replaced, the others kept).
 """
 
 import argparse
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import torch
 
+from csv_results import measured_by, results_path, save_rows
 from workbench.data import DEFAULT_DATA
+from workbench.engine.job import TrainingRun
+from workbench.engine.settings import TrainConfig, resolve_precision
 from workbench.inspection.probe_run import probe_run
 from workbench.tasks import list_tasks, task_class
-from workbench.engine.job import TrainingRun
-from workbench.engine.settings import TrainConfig
 
 
 def main():
@@ -36,6 +37,7 @@ def main():
     print("| task | family | preset (epochs × batch, optimiser, lr) | k-NN top-1 | random init | raw pixels "
           "| gain (points) | linear probe (random init, raw pixels) | seconds | images/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    rows, source = [], measured_by("tasks_table.py")
     for name in args.tasks:
         cls = task_class(name)
         config = TrainConfig(data=args.data, task=name, device="cpu")
@@ -56,6 +58,17 @@ def main():
               f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {result['linear_top1']:.3f} "
               f"({result['random_init_linear_top1']:.3f}, {result['raw_pixels_linear_top1']:.3f}) | {seconds:.0f} | "
               f"{status.images_per_second:,.0f} |", flush=True)
+        rows.append({"task": name, "family": cls.info.family, "data": c.data, "epochs": c.epochs,
+                     "batch": c.batch_size, "optimizer": c.optimizer, "lr": f"{c.learning_rate:g}",
+                     "weight_decay": f"{c.weight_decay:g}", "knn": f"{result['knn_top1']:.3f}",
+                     "random_init_knn": f"{result['random_init_knn_top1']:.3f}",
+                     "raw_pixels_knn": f"{result['raw_pixels_knn_top1']:.3f}", "linear": f"{result['linear_top1']:.3f}",
+                     "random_init_linear": f"{result['random_init_linear_top1']:.3f}",
+                     "raw_pixels_linear": f"{result['raw_pixels_linear_top1']:.3f}", "seconds": f"{seconds:.0f}",
+                     "images_per_second": f"{status.images_per_second:.0f}", "source": source})
+    if rows:
+        precision = resolve_precision(TrainConfig().precision, torch.device("cpu"))
+        save_rows(results_path("tasks", args.data or DEFAULT_DATA, "cpu", precision), rows, key=("task",))
 
 
 if __name__ == "__main__":

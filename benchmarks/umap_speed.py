@@ -10,7 +10,8 @@ the same coordinates ("same": reproducible for a seed). Quality of the first map
 trustworthiness (sklearn, 10 neighbours, cosine in the feature space) and the k-NN accuracy (k = 20, half the
 points voting for the other half) of the 2-D map against the blobs' labels. The data: 10 classes of 512-d unit
 vectors, each class four overlapping sub-blobs on the sphere, so that neither the classes nor their inner
-structure are trivially separate.
+structure are trivially separate. The table also goes to benchmarks/results/umap-blobs-MACHINE-float32.csv, one
+row a (variant, size).
 """
 
 import argparse
@@ -25,6 +26,8 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from csv_results import measured_by, results_path, save_rows
 
 SEED, N_NEIGHBORS, MIN_DIST, METRIC = 0, 15, 0.1, "cosine"
 
@@ -212,6 +215,7 @@ def main():
     print("| variant | points | warm-up s | first s | warm s | same | trustworthiness | map k-NN |")
     print("|---|---|---|---|---|---|---|---|")
     cache = tempfile.mkdtemp(prefix="numba-cache-")
+    rows, source = [], measured_by("umap_speed.py")
     for variant in args.variants:
         env = dict(os.environ)
         if variant == "today_cache":
@@ -232,7 +236,14 @@ def main():
             warm = "–".join(dict.fromkeys(f"{t:.1f}" for t in (min(r["warm"]), max(r["warm"])))) if r["warm"] else "–"
             print(f"| {variant} | {size:,} | {r['warm_up']:.1f} | {r['first']:.1f} | {warm} | "
                   f"{'yes' if r['same'] else 'no'} | {r['trust']:.3f} | {r['map_knn']:.3f} |", flush=True)
+            rows.append({"variant": variant, "points": size, "warm_up_s": f"{r['warm_up']:.1f}",
+                         "first_s": f"{r['first']:.1f}", "warm_min_s": f"{min(r['warm']):.1f}" if r["warm"] else "",
+                         "warm_max_s": f"{max(r['warm']):.1f}" if r["warm"] else "",
+                         "same_on_repeat": "yes" if r["same"] else "no", "trustworthiness": f"{r['trust']:.3f}",
+                         "map_knn": f"{r['map_knn']:.3f}", "source": source})
     print("\n".join(f"- {name}: {VARIANTS[name][0]}" for name in args.variants))
+    if rows:
+        save_rows(results_path("umap", "blobs", "cpu", "float32"), rows, key=("variant", "points"))
 
 
 if __name__ == "__main__":
