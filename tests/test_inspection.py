@@ -88,8 +88,8 @@ def test_label_efficiency_table_has_every_fraction_method_and_baseline(digits_ru
     assert seen == list(range(1, 2 * 2 * 5 + 1))  # 2 fractions × 2 draws × (3 probes + 2 fine-tunings)
     assert set(table) == {"0.01", "1"}
     for methods in table.values():
-        assert set(methods["linear"]) == {"ssl", "random_init", "raw_pixels"}
-        assert set(methods["fine_tune"]) == {"ssl", "random_init"}
+        assert set(methods["linear"]) == {"trained", "random_init", "raw_pixels"}
+        assert set(methods["fine_tune"]) == {"trained", "random_init"}
     rows = label_efficiency_rows(table)
     assert len(rows) == 10
     for row in rows:
@@ -122,7 +122,7 @@ def test_probe_cli_transfers_to_another_data_set_and_reports_everything(digits_r
         assert 0.0 <= probe[key] <= 1.0
     assert set(probe["knn"]["per_class"]) == set(probe["class_names"])
     assert set(probe["label_efficiency"]) == {"0.1", "1"}
-    assert {"precision", "recall", "f1"} <= set(probe["label_efficiency"]["1"]["fine_tune"]["ssl"])
+    assert {"precision", "recall", "f1"} <= set(probe["label_efficiency"]["1"]["fine_tune"]["trained"])
     assert "transfer" in probe_markdown(probe)
 
 

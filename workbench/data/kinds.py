@@ -24,6 +24,7 @@ class DataKind:
     baseline_label: str                              # its name in tables and plots: "raw pixels"
     baseline_features: Callable[[torch.Tensor], torch.Tensor]  # items → (N, D) L2-normalised features
     picture: Callable[[torch.Tensor], np.ndarray]    # one item → an (H, W, 3) uint8 picture to show
+    thumbnails: Callable[[torch.Tensor], np.ndarray]  # items → (N, S, S, 3) uint8 tiles of a map's sprite
     default_encoder: Callable[[torch.device], str]   # the encoder a task of this kind trains if none is named
 
 
@@ -40,12 +41,20 @@ def picture(image: torch.Tensor) -> np.ndarray:
     return array.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
 
 
+def image_thumbnails(images: torch.Tensor) -> np.ndarray:
+    """uint8 images (N, 3, S, S) → (N, S, S, 3): a map's hover card and the Projector show each at its own size."""
+    return images.permute(0, 2, 3, 1).numpy()
+
+
 def image_encoder(device: torch.device) -> str:
     """A small CNN on a CPU (thousands of images a second on two cores), the papers' ResNet-18 on a GPU."""
     return "resnet18" if device.type == "cuda" else "small_cnn"
 
 
 IMAGE = DataKind(name="image", items="images", baseline="raw_pixels", baseline_label="raw pixels",
-                 baseline_features=raw_pixel_features, picture=picture, default_encoder=image_encoder)
+                 baseline_features=raw_pixel_features, picture=picture, thumbnails=image_thumbnails,
+                 default_encoder=image_encoder)
 
 KINDS = {kind.name: kind for kind in (IMAGE,)}
+# What tables and plots call each kind's baseline, by its key in results: {"raw_pixels": "raw pixels"}
+BASELINE_LABELS = {kind.baseline: kind.baseline_label for kind in KINDS.values()}

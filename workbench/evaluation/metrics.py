@@ -1,13 +1,16 @@
-"""How good is a representation? Embeddings, a k-NN probe, baselines to beat, and a UMAP map.
+"""How good is a representation? Embeddings, a k-NN probe, the collapse monitor and nearest neighbours.
 
 k-NN protocol (fixed for every run so numbers compare): cosine similarity of L2-normalised features, k = 20
 neighbours from the training split, each voting with weight exp(similarity / 0.07) — the protocol of DINO and
 solo-learn (Wu et al. 2018). Accuracy is measured on the held-out test split.
 """
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
+from ..models import evaluating
 from ..tasks import PretextTask
 
 KNN_K = 20
@@ -22,17 +25,15 @@ def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=T
     gives what its loss compares instead) or a bare encoder. `transform`: applied to each batch of [0, 1]
     images on the device first (an augmentation)."""
     features_of = getattr(model, output) if isinstance(model, PretextTask) else model
-    was_training = model.training
-    model.eval()
     chunks = []
-    for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size].to(device).float().div_(255)
-        batch = batch.contiguous(memory_format=torch.channels_last)
-        if transform is not None:
-            batch = transform(batch)
-        features = features_of(batch).float()
-        chunks.append((F.normalize(features, dim=1) if normalize else features).cpu())
-    model.train(was_training)
+    with evaluating(model):
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size].to(device).float().div_(255)
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            if transform is not None:
+                batch = transform(batch)
+            features = features_of(batch).float()
+            chunks.append((F.normalize(features, dim=1) if normalize else features).cpu())
     return torch.cat(chunks)
 
 
@@ -48,6 +49,25 @@ def stratified_sample(labels: torch.Tensor, count: int, gen: torch.Generator) ->
     return torch.cat(picked).sort().values
 
 
+def top_k_in_chunks(queries: torch.Tensor, score: Callable[[torch.Tensor], torch.Tensor], k: int,
+                    largest: bool = True, own_score: float | None = None,
+                    chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each query, the k best of `score(rows)` — an (n, N) matrix of the rows against a bank of N — as
+    (values, indices), best first. The queries go through `chunk` rows at a time, so memory stays O(chunk · N),
+    never O(N²). `own_score`: the queries are the bank's own rows, and each one's score against itself is set
+    to this first (−inf: never its own neighbour; +inf: always its first)."""
+    values, indices = [], []
+    for start in range(0, len(queries), chunk):
+        scores = score(queries[start:start + chunk])
+        if own_score is not None:
+            own = torch.arange(len(scores))
+            scores[own, own + start] = own_score
+        top = scores.topk(k, dim=1, largest=largest)
+        values.append(top.values)
+        indices.append(top.indices)
+    return torch.cat(values), torch.cat(indices)
+
+
 @torch.no_grad()
 def knn_predict(train_features, train_labels, test_features, k=KNN_K, temperature=KNN_TEMPERATURE,
                 metric="cosine", chunk=1024) -> torch.Tensor:
@@ -55,22 +75,19 @@ def knn_predict(train_features, train_labels, test_features, k=KNN_K, temperatur
     the k nearest votes with weight exp(similarity / temperature). "euclidean": the k nearest by L2
     distance, one vote each. k is clamped to the bank's size."""
     k = min(k, len(train_features))
-    classes = int(train_labels.max()) + 1
-    predictions = []
-    for start in range(0, len(test_features), chunk):  # rows in chunks: memory stays O(chunk · N)
-        rows = test_features[start:start + chunk]
-        if metric == "cosine":
-            top_sim, top_idx = (rows @ train_features.T).topk(k, dim=1)           # (n, k)
-            weights = (top_sim / temperature).exp()
-        elif metric == "euclidean":
-            top_idx = torch.cdist(rows, train_features).topk(k, dim=1, largest=False).indices
-            weights = torch.ones(top_idx.shape)
-        else:
-            raise ValueError(f"unknown k-NN metric {metric!r}; choose cosine or euclidean")
-        votes = torch.zeros(len(rows), classes)
-        votes.scatter_add_(1, train_labels[top_idx], weights)
-        predictions.append(votes.argmax(1))
-    return torch.cat(predictions)
+    if metric == "cosine":
+        top_similarity, top_rows = top_k_in_chunks(test_features, lambda rows: rows @ train_features.T, k,
+                                                   chunk=chunk)
+        weights = (top_similarity / temperature).exp()
+    elif metric == "euclidean":
+        _, top_rows = top_k_in_chunks(test_features, lambda rows: torch.cdist(rows, train_features), k,
+                                      largest=False, chunk=chunk)
+        weights = torch.ones(top_rows.shape)
+    else:
+        raise ValueError(f"unknown k-NN metric {metric!r}; choose cosine or euclidean")
+    votes = torch.zeros(len(test_features), int(train_labels.max()) + 1)
+    votes.scatter_add_(1, train_labels[top_rows], weights)
+    return votes.argmax(1)
 
 
 def knn_accuracy(train_features, train_labels, test_features, test_labels, k=KNN_K,
@@ -78,6 +95,15 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k=KNN
     """Weighted k-NN top-1 accuracy (cosine protocol above); features must be L2-normalised."""
     predictions = knn_predict(train_features, train_labels, test_features, k, temperature, chunk=chunk)
     return (predictions == test_labels).float().mean().item()
+
+
+def nearest_neighbours(bank: torch.Tensor, queries: torch.Tensor, k: int = 8, exclude_self: bool = False,
+                       chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k most cosine-similar rows of `bank` for each query (both L2-normalised): (similarities, indices).
+    `exclude_self`: the queries are the bank's rows, and a row is not its own neighbour."""
+    k = min(k, len(bank) - int(exclude_self))
+    return top_k_in_chunks(queries, lambda rows: rows @ bank.T, k,
+                           own_score=-float("inf") if exclude_self else None, chunk=chunk)
 
 
 def feature_spread(features: torch.Tensor) -> float:
@@ -92,20 +118,3 @@ def effective_rank(features: torch.Tensor) -> float:
     singular = torch.linalg.svdvals(features.double() - features.double().mean(0))
     p = singular / singular.sum().clamp_min(1e-12) + 1e-12
     return float((-(p * p.log()).sum()).exp())
-
-
-
-
-def nearest_neighbours(bank: torch.Tensor, queries: torch.Tensor, k: int = 8, exclude_self: bool = False,
-                       chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k most cosine-similar rows of `bank` for each query (both L2-normalised): (similarities, indices).
-    `exclude_self`: the queries are the bank's rows, and a row is not its own neighbour."""
-    k = min(k, len(bank) - int(exclude_self))
-    found = []
-    for start in range(0, len(queries), chunk):  # memory O(chunk · N), not O(N²)
-        similarity = queries[start:start + chunk] @ bank.T
-        if exclude_self:
-            rows = torch.arange(len(similarity))
-            similarity[rows, rows + start] = -float("inf")
-        found.append(similarity.topk(k, dim=1))
-    return torch.cat([s for s, _ in found]), torch.cat([i for _, i in found])

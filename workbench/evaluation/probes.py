@@ -1,8 +1,8 @@
 """Reuse with few labels — the last step of self-supervised learning, measured.
 
 Three ways to read a representation with labels, each against two baselines (the same network at its random
-initialisation, and raw pixels):
-- k-NN: no training at all (see `evaluation`), here with per-class accuracy and a confusion matrix;
+initialisation, and the data kind's no-learning baseline: raw pixels for images):
+- k-NN: no training at all (see `metrics`), here with per-class accuracy and a confusion matrix;
 - linear probe: a logistic regression on frozen, standardised features (scikit-learn);
 - fine-tuning: the whole encoder plus a linear layer trained on the labelled images.
 Label efficiency repeats the last two with 1 %, 10 % and 100 % of the training labels, over a few random draws
@@ -117,15 +117,15 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
                      device="cpu", progress=None) -> dict:
     """{fraction: {"linear" | "fine_tune": {representation: {labels, accuracy, accuracy_std, ...}}}}: each
     score the mean (and std) over `draws` random choices of which training images keep their label. The
-    representations: "ssl" (the trained task), "random_init", and for the linear probe the data kind's
+    representations: "trained" (the trained task), "random_init", and for the linear probe the data kind's
     no-learning baseline ("raw_pixels" for images).
     `progress(done, total, what)` is told after each fit."""
     train_x, train_y, test_x, test_y = data.train_images, data.train_labels, data.test_images, data.test_labels
     classes = len(data.class_names)
-    frozen = {"ssl": (embed(trained, train_x, device), embed(trained, test_x, device)),
+    frozen = {"trained": (embed(trained, train_x, device), embed(trained, test_x, device)),
               "random_init": (embed(random_init, train_x, device), embed(random_init, test_x, device)),
               data.kind.baseline: (data.kind.baseline_features(train_x), data.kind.baseline_features(test_x))}
-    tunable = {"ssl": trained, "random_init": random_init} if fine_tuning else {}
+    tunable = {"trained": trained, "random_init": random_init} if fine_tuning else {}
     total, done = len(fractions) * draws * (len(frozen) + len(tunable)), 0
     result = {}
     for fraction in fractions:
@@ -147,11 +147,16 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
                 if progress:
                     progress(done, total, f"fine-tuning, {name}, {fraction:.0%} of the labels")
         labels = len(stratified_sample(train_y, round(fraction * len(train_y)), torch.Generator().manual_seed(7)))
-        result[f"{fraction:g}"] = {method: {} for method in ("linear", "fine_tune") if (method, "ssl") in runs}
+        result[f"{fraction:g}"] = {method: {} for method in ("linear", "fine_tune") if (method, "trained") in runs}
         for (method, name), draws_scores in runs.items():
-            summary = {"labels": labels, "draws": len(draws_scores)}
-            for metric in METRICS:
-                values = np.array([s[metric] for s in draws_scores])
-                summary[metric], summary[f"{metric}_std"] = float(values.mean()), float(values.std())
-            result[f"{fraction:g}"][method][name] = summary
+            result[f"{fraction:g}"][method][name] = _summary(draws_scores, labels)
     return result
+
+
+def _summary(draws_scores: list[dict], labels: int) -> dict:
+    """The scores of several label draws as mean and std, with how many images were labelled."""
+    summary = {"labels": labels, "draws": len(draws_scores)}
+    for metric in METRICS:
+        values = np.array([s[metric] for s in draws_scores])
+        summary[metric], summary[f"{metric}_std"] = float(values.mean()), float(values.std())
+    return summary

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# --- UMAP ------------------------------------------------------------------------------------------------
+from .metrics import top_k_in_chunks
+
 # Fast maps: benchmarks/umap_speed.py measures the choices (table in benchmarks/README.md, "UMAP maps"). umap-learn
 # called plainly took 35 s for the first 10,000-point map after a 64-point warm-up and 9 s for the next. Now:
 # - The k nearest neighbours are exact, from matrix products in torch, handed over as `precomputed_knn`: none of
@@ -28,6 +29,7 @@ _umap_warming, _umap_ready = threading.Event(), threading.Event()
 
 
 def warm_up_umap() -> threading.Thread:
+    """Compile what a map runs, in a background thread at the lowest priority (see above)."""
     def run():
         try:
             if hasattr(os, "setpriority"):
@@ -35,7 +37,7 @@ def warm_up_umap() -> threading.Thread:
             islands = torch.eye(8).repeat_interleave(12, 0) * 10 + 1      # 8 groups of 12 points, far apart
             islands += 0.01 * torch.randn(islands.shape, generator=torch.Generator().manual_seed(0))
             for metric in ("cosine", "euclidean"):
-                umap_2d(islands.numpy(), n_neighbors=5, metric=metric)
+                umap_layout(islands.numpy(), n_neighbors=5, metric=metric)
             _pca(islands, 4)  # torch's first eigh loads LAPACK (~1 s)
         finally:
             _umap_ready.set()
@@ -47,6 +49,7 @@ def warm_up_umap() -> threading.Thread:
 
 
 def umap_ready() -> bool:
+    """Whether the warm-up has finished: a map now takes seconds, not half a minute."""
     return _umap_ready.is_set()
 
 
@@ -66,29 +69,27 @@ def exact_neighbours(features: torch.Tensor, k: int, metric: str = "cosine",
     elif metric != "euclidean":
         raise ValueError(f"unknown UMAP metric {metric!r}; choose cosine or euclidean")
     squared = (features * features).sum(1)
-    indices, distances = [], []
-    for start in range(0, len(features), chunk):
-        rows = features[start:start + chunk]
-        nearness = rows @ features.T                  # cosine: the similarity itself
+
+    def nearness(rows):  # cosine: the similarity itself
         if metric == "euclidean":
-            nearness = 2 * nearness - squared         # −|a − b|² + |a|²: the same order
-        own = torch.arange(len(rows))
-        nearness[own, own + start] = float("inf")     # a point is its own nearest neighbour
-        top, found = nearness.topk(k, dim=1)
-        if metric == "cosine":
-            distance = (1 - top).clamp_min(0)
-        else:
-            distance = (squared[start:start + len(rows), None] - top).clamp_min(0).sqrt()
-        distance[:, 0] = 0
-        indices.append(found.int())
-        distances.append(distance)
-    return torch.cat(indices).numpy(), torch.cat(distances).numpy()
+            return 2 * (rows @ features.T) - squared  # −|a − b|² + |a|²: the same order
+        return rows @ features.T
+
+    # a point is its own nearest neighbour
+    top, found = top_k_in_chunks(features, nearness, k, own_score=float("inf"), chunk=chunk)
+    if metric == "cosine":
+        distances = (1 - top).clamp_min(0)
+    else:
+        distances = (squared[:, None] - top).clamp_min(0).sqrt()
+    distances[:, 0] = 0
+    return found.int().numpy(), distances.numpy()
 
 
-def umap_2d(features, n_neighbors=15, seed=0, min_dist=0.1, metric="cosine", n_components=2,
-            init=None) -> np.ndarray:
-    """(N, D) features → (N, 2) (or `n_components`) UMAP coordinates, reproducible for a seed. `init`: an
-    (N, n_components) layout to start from (the evolution view starts each epoch's map from the last one)."""
+def umap_layout(features, n_neighbors=15, seed=0, min_dist=0.1, metric="cosine", n_components=2,
+                init=None) -> np.ndarray:
+    """(N, D) features → (N, n_components) UMAP coordinates, a 2-D or a 3-D map, reproducible for a seed.
+    `init`: an (N, n_components) layout to start from (the evolution view starts each epoch's map from the
+    last one)."""
     import warnings
 
     import umap  # imported here: importing umap-learn takes seconds, and only this function needs it
@@ -118,5 +119,3 @@ def _pca(features: torch.Tensor, dims: int) -> torch.Tensor:
     centred = features.double() - features.double().mean(0)
     _, vectors = torch.linalg.eigh(centred.T @ centred)   # ascending eigenvalues
     return (centred @ vectors[:, -dims:]).float()
-
-

@@ -11,7 +11,7 @@ import torch
 from ..data import load_run_data
 from ..engine.checkpoints import RunFolder
 from ..evaluation.metrics import embed, knn_accuracy, stratified_sample
-from ..evaluation.umap import umap_2d
+from ..evaluation.umap import umap_layout
 
 BANK = 5000  # training images the k-NN of each epoch compares with
 
@@ -37,7 +37,7 @@ def evolution(run_dir, sample: int = 1000, n_neighbors: int = 15, min_dist: floa
         features = embed(task, images, device)
         accuracies.append(knn_accuracy(embed(task, dataset.train_images[bank], device), dataset.train_labels[bank],
                                        features, labels))
-        layout = umap_2d(features.numpy(), n_neighbors, min_dist=min_dist, init=layout)
+        layout = umap_layout(features.numpy(), n_neighbors, min_dist=min_dist, init=layout)
         coords.append(layout)
     return {"frames": [label for label, _ in frames], "coords": coords, "knn_top1": accuracies,
             "labels": labels.numpy(), "class_names": list(dataset.class_names), "shown": len(indices),

@@ -6,7 +6,6 @@ bundle, standalone HTML plots, and the encoder's weights.
 
 import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from ..data import load_run_data
 from ..engine.checkpoints import RunFolder, save_weights
 from ..evaluation.metrics import embed
 from .maps import MapSettings, map_run
-from .mapview import map_document
+from .mapview import map_document, sprite_sheet
 
 FORMATS = ("npz", "csv", "projector", "html", "weights")
 
@@ -69,21 +68,17 @@ def export_run(run_dir, fmt: str, out_dir, data: str | None = None, device="cpu"
             writer.writerows([label, name, *map("{:.6g}".format, row)] for label, name, row in
                              zip(labels.tolist(), names, vectors))
         return [out / "embeddings.csv"]
-    return _projector(vectors, labels, names, dataset.test_images, out)
+    return _projector(vectors, labels, names, dataset.kind.thumbnails(dataset.test_images), out)
 
 
-def _projector(vectors, labels, names, images, out: Path) -> list[Path]:
+def _projector(vectors, labels, names, thumbnails, out: Path) -> list[Path]:
     """The four files https://projector.tensorflow.org loads ("Load" → vectors, metadata; the config names the
     sprite): one thumbnail per point, tiled row by row in a square sprite."""
     np.savetxt(out / "vectors.tsv", vectors, delimiter="\t", fmt="%.6g")
     with open(out / "metadata.tsv", "w") as f:  # with two columns the Projector needs the header row
         f.write("label\tclass\n" + "".join(f"{label}\t{name}\n" for label, name in zip(labels.tolist(), names)))
-    side, size = math.ceil(math.sqrt(len(images))), images.shape[-1]
-    sprite = np.zeros((side * size, side * size, 3), dtype=np.uint8)
-    for i, image in enumerate(images.permute(0, 2, 3, 1).numpy()):
-        row, col = divmod(i, side)
-        sprite[row * size:(row + 1) * size, col * size:(col + 1) * size] = image
-    Image.fromarray(sprite).save(out / "sprite.png")
+    size = thumbnails.shape[2]
+    Image.fromarray(sprite_sheet(thumbnails, square=True)).save(out / "sprite.png")
     (out / "projector_config.pbtxt").write_text(
         'embeddings {\n  tensor_path: "vectors.tsv"\n  metadata_path: "metadata.tsv"\n'
         f'  sprite {{\n    image_path: "sprite.png"\n    single_image_dim: {size}\n    single_image_dim: {size}\n'

@@ -7,16 +7,16 @@ import torch
 from ..data import load_run_data
 from ..engine.checkpoints import load_task
 from ..evaluation.metrics import embed, knn_predict, nearest_neighbours, stratified_sample
-from ..evaluation.umap import umap_2d, wait_for_warm_up
+from ..evaluation.umap import umap_layout, wait_for_warm_up
 
-# --- a finished (or stopped) run --------------------------------------------------------------------------
 MAP_NEIGHBOURS = 8
 
 
 @dataclass(frozen=True)
 class MapSettings:
     """What a UMAP map shows and how it is laid out."""
-    representation: str = "trained"   # "trained", "random_init" (the same network untrained) or "raw_pixels"
+    representation: str = "trained"   # "trained", "random_init" (the same network untrained) or the data
+                                      # kind's baseline ("raw_pixels")
     dimensions: int = 2               # 2 or 3
     n_neighbors: int = 15             # UMAP: larger keeps more of the global layout
     min_dist: float = 0.1             # UMAP: smaller packs clusters tighter
@@ -30,7 +30,7 @@ def map_run(run_dir, device="cpu", data: str | None = None, settings: MapSetting
     `settings` names: {"coords" (n, 2|3), "labels", "groups" (the colour of each point), "group_names",
     "indices" (rows of the test split), "images" (those images), "neighbours" and "similarities" (n,
     MAP_NEIGHBOURS: each point's nearest among the points shown, cosine in the feature space), "class_names",
-    "shown", "total"}."""
+    "shown", "total", "kind" (the data kind's name: how the map draws its items)}."""
     if settings.dimensions not in (2, 3) or settings.n_neighbors < 2 or not 0 <= settings.min_dist <= 1:
         raise ValueError("a map has 2 or 3 dimensions, at least 2 neighbours and a min_dist in [0, 1]")
     task, config = load_task(run_dir, device, trained=settings.representation == "trained")
@@ -40,30 +40,33 @@ def map_run(run_dir, device="cpu", data: str | None = None, settings: MapSetting
     indices = stratified_sample(dataset.test_labels, max(settings.sample, 10), torch.Generator().manual_seed(0))
 
     def features_of(images):
-        if settings.representation == dataset.kind.baseline:  # raw pixels
+        if settings.representation == dataset.kind.baseline:
             return dataset.kind.baseline_features(images)
         return embed(task, images, device)
 
     features, labels = features_of(dataset.test_images[indices]), dataset.test_labels[indices]
-    if settings.colour == "knn":  # right or wrong under the k-NN probe, measured in the full feature space
-        predicted = knn_predict(features_of(dataset.train_images), dataset.train_labels, features)
-        groups, group_names = (predicted != labels).long(), ["k-NN right", "k-NN wrong"]
-    elif settings.colour == "cluster":
-        from sklearn.cluster import KMeans
-
-        k = len(dataset.class_names)
-        groups = torch.as_tensor(KMeans(k, n_init=3, random_state=0).fit_predict(features.numpy())).long()
-        group_names = [f"cluster {c + 1}" for c in range(k)]
-    else:
-        groups, group_names = labels, list(dataset.class_names)
+    groups, group_names = _colour_groups(settings.colour, features, labels, features_of, dataset)
     wait_for_warm_up()
-    coords = umap_2d(features.numpy(), settings.n_neighbors, min_dist=settings.min_dist, metric=settings.metric,
-                     n_components=settings.dimensions)
+    coords = umap_layout(features.numpy(), settings.n_neighbors, min_dist=settings.min_dist,
+                         metric=settings.metric, n_components=settings.dimensions)
     similarities, neighbours = nearest_neighbours(features, features, MAP_NEIGHBOURS, exclude_self=True)
     return {"coords": coords, "labels": labels.numpy(), "groups": groups.numpy(), "group_names": group_names,
             "indices": indices.numpy(), "images": dataset.test_images[indices], "neighbours": neighbours.numpy(),
             "similarities": similarities.numpy(), "class_names": list(dataset.class_names), "shown": len(indices),
             "total": len(dataset.test_labels), "task": config["task"], "data": dataset.name,
-            "representation": settings.representation}
+            "representation": settings.representation, "kind": dataset.kind.name}
 
 
+def _colour_groups(colour: str, features, labels, features_of, dataset) -> tuple[torch.Tensor, list[str]]:
+    """Each shown point's colour group and the groups' names: its class, whether the k-NN probe reads its class
+    right, or its k-means cluster."""
+    if colour == "knn":  # right or wrong under the k-NN probe, measured in the full feature space
+        predicted = knn_predict(features_of(dataset.train_images), dataset.train_labels, features)
+        return (predicted != labels).long(), ["k-NN right", "k-NN wrong"]
+    if colour == "cluster":
+        from sklearn.cluster import KMeans
+
+        k = len(dataset.class_names)
+        groups = torch.as_tensor(KMeans(k, n_init=3, random_state=0).fit_predict(features.numpy())).long()
+        return groups, [f"cluster {c + 1}" for c in range(k)]
+    return labels, list(dataset.class_names)

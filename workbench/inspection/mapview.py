@@ -17,6 +17,7 @@ import numpy as np
 import plotly
 from PIL import Image
 
+from ..data.kinds import KINDS
 from .plots import umap_figure
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -75,29 +76,40 @@ Plotly.newPlot("map", MAP.figure.data, MAP.figure.layout, {{displaylogo: false, 
 </script></body></html>"""
 
 
-def sprite_data_uri(images) -> tuple[str, int]:
-    """uint8 images (N, 3, S, S) tiled row by row in a square PNG → (data URI, columns)."""
-    count, size = len(images), images.shape[-1]
+def sprite_sheet(tiles: np.ndarray, square: bool = False) -> np.ndarray:
+    """(N, S, S, 3) uint8 tiles laid row by row on one sheet, ⌈√N⌉ tiles wide; as tall as the tiles need, or
+    `square` (the Projector's sprite must be)."""
+    count, size = len(tiles), tiles.shape[2]
     columns = max(1, math.ceil(math.sqrt(count)))
-    sheet = np.zeros((math.ceil(count / columns) * size, columns * size, 3), dtype=np.uint8)
-    for i, image in enumerate(np.asarray(images).transpose(0, 2, 3, 1)):
+    rows = columns if square else math.ceil(count / columns)
+    sheet = np.zeros((rows * size, columns * size, 3), dtype=np.uint8)
+    for i, tile in enumerate(tiles):
         row, col = divmod(i, columns)
-        sheet[row * size:(row + 1) * size, col * size:(col + 1) * size] = image
+        sheet[row * size:(row + 1) * size, col * size:(col + 1) * size] = tile
+    return sheet
+
+
+def sprite_data_uri(tiles: np.ndarray) -> tuple[str, int]:
+    """The tiles' sprite sheet as a PNG data URI, and how many tiles wide it is."""
+    sheet = sprite_sheet(tiles)
     buffer = io.BytesIO()
     Image.fromarray(sheet).save(buffer, format="PNG", optimize=True)
+    columns = sheet.shape[1] // tiles.shape[2]
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), columns
 
 
-def map_document(result: dict, images, title: str, plotly_src: str | None = None, compact: bool = False) -> str:
-    """The map of `evaluation.map_run` (with its "neighbours") as an HTML document. `images`: the uint8 images
-    of the points, in the map's order. `plotly_src`: the URL of plotly.min.js; None puts the library inside
-    (a file that opens offline, 4.8 MB). `compact`: for a third of the page's width (no legend)."""
+def map_document(result: dict, items, title: str, plotly_src: str | None = None, compact: bool = False) -> str:
+    """The map of `inspection.maps.map_run` (with its "neighbours" and data "kind") as an HTML document.
+    `items`: the points' items (images), in the map's order, drawn as the kind draws thumbnails. `plotly_src`:
+    the URL of plotly.min.js; None puts the library inside (a file that opens offline, 4.8 MB). `compact`: for
+    a third of the page's width (no legend)."""
     figure = umap_figure({**result, "indices": np.arange(len(result["labels"]))}, title)  # customdata = row
-    figure.update_traces(hovertemplate=None, hoverinfo="none")  # the image is the hover label
+    figure.update_traces(hovertemplate=None, hoverinfo="none")  # the picture is the hover label
     if compact:
         figure.update_layout(showlegend=False, title_font_size=11, margin=dict(l=5, r=5, t=40, b=5))
-    sprite, columns = sprite_data_uri(images)
-    data = {"figure": json.loads(figure.to_json()), "sprite": sprite, "tile": int(images.shape[-1]),
+    tiles = KINDS[result["kind"]].thumbnails(items)
+    sprite, columns = sprite_data_uri(tiles)
+    data = {"figure": json.loads(figure.to_json()), "sprite": sprite, "tile": int(tiles.shape[2]),
             "columns": columns, "image": [int(i) for i in result["indices"]],
             "caption": [result["class_names"][c] for c in result["labels"]],
             "neighbours": [[[int(j), round(float(s), 3)] for j, s in zip(rows, sims)]

@@ -4,9 +4,13 @@ so figures use template "none", float32 data, a fixed height and at most `MAX_PO
 import numpy as np
 import plotly.graph_objects as go
 
+from ..data.kinds import BASELINE_LABELS
+
 MAX_POINTS = 400
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#e7969c", "#637939", "#ad494a", "#3182bd", "#fd8d3c", "#31a354", "#756bb1"]
+# Label efficiency's lines: the learned representation blue, its random init orange, any kind's baseline grey
+REPRESENTATION_COLOURS, BASELINE_COLOUR = {"trained": "#1f77b4", "random_init": "#ff7f0e"}, "#7f7f7f"
 
 
 def _layout(fig, title, x_title, y_title, height=280):
@@ -59,7 +63,7 @@ def knn_figure(evals: list[dict], epochs: int) -> go.Figure:
 
 
 def umap_figure(result: dict, title: str) -> go.Figure:
-    """A map from `evaluation.map_run`: one trace per colour group, 2D or 3D; hovering a point names its class
+    """A map from `maps.map_run`: one trace per colour group, 2D or 3D; hovering a point names its class
     and its held-out image number (the number the neighbours search takes)."""
     coords, groups, labels = result["coords"].astype(np.float32), result["groups"], result["labels"]
     three_d = coords.shape[1] == 3
@@ -125,11 +129,11 @@ def evolution_figure(result: dict) -> go.Figure:
 def label_efficiency_figure(table: dict) -> go.Figure:
     """Test accuracy against the number of labelled images (log scale), one line per method and
     representation, error bars ± one std over the label draws: the few-label claim as a picture."""
-    styles = {"ssl": "#1f77b4", "random_init": "#ff7f0e", "raw_pixels": "#7f7f7f"}
-    names = {"ssl": "trained encoder", "random_init": "random init", "raw_pixels": "raw pixels"}
+    names = {"trained": "trained encoder", "random_init": "random init", **BASELINE_LABELS}
     fig = go.Figure()
     for method, dash in (("linear", "solid"), ("fine_tune", "dash")):
-        for representation, colour in styles.items():
+        for representation, name in names.items():
+            colour = REPRESENTATION_COLOURS.get(representation, BASELINE_COLOUR)
             points = [(methods[method][representation]["labels"], methods[method][representation])
                       for methods in table.values() if representation in methods.get(method, {})]
             if points:
@@ -137,7 +141,7 @@ def label_efficiency_figure(table: dict) -> go.Figure:
                     x=[labels for labels, _ in points], y=[s["accuracy"] for _, s in points],
                     error_y=dict(type="data", array=[s["accuracy_std"] for _, s in points], width=3),
                     mode="lines+markers", line=dict(color=colour, dash=dash, width=2),
-                    name=f"{names[representation]}, {'linear probe' if method == 'linear' else 'fine-tuned'}"))
+                    name=f"{name}, {'linear probe' if method == 'linear' else 'fine-tuned'}"))
     fig.update_xaxes(type="log")
     fig.update_yaxes(range=[0, 1])
     _layout(fig, "Label efficiency: test accuracy with few labels", "labelled training images", "accuracy",

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data import load_dataset
-from ..data.kinds import ZOOM, picture
+from ..data.kinds import KINDS
 from ..engine.checkpoints import load_task
 from ..engine.settings import default_encoder, task_defaults
 from ..tasks import build_task
@@ -37,10 +37,12 @@ def wrap(caption: str, draw: ImageDraw.ImageDraw, font, width: int) -> list[str]
     return lines
 
 
-def preview_grid(rows, gap=8, line_height=15) -> np.ndarray:
-    """One picture of a whole preview: a row per source image, each cell captioned underneath. Cells are as
-    large as the largest image; smaller ones (multi-crop's local views) sit centred in theirs."""
-    cell = max(ZOOM * max(image.shape[1:]) for row in rows for image in row.images)
+def preview_grid(rows, picture, gap=8, line_height=15) -> np.ndarray:
+    """One picture of a whole preview: a row per source item, each cell captioned underneath. `picture`: how the
+    data kind draws an item. Cells are as large as the largest picture; smaller ones (multi-crop's local views)
+    sit centred in theirs."""
+    pictures = [[picture(image) for image in row.images] for row in rows]
+    cell = max(max(drawn.shape[:2]) for row in pictures for drawn in row)
     columns = max(len(row.images) for row in rows)
     draw, font = ImageDraw.Draw(Image.new("RGB", (1, 1))), ImageFont.load_default(size=12)
     captions = [[wrap(plain(caption), draw, font, cell + gap // 2) for caption in row.captions]
@@ -49,11 +51,10 @@ def preview_grid(rows, gap=8, line_height=15) -> np.ndarray:
     grid = Image.new("RGB", (columns * (cell + gap) + gap, len(rows) * (cell + caption_height + gap) + gap),
                      "white")
     draw = ImageDraw.Draw(grid)
-    for r, (row, row_captions) in enumerate(zip(rows, captions)):
+    for r, (row_pictures, row_captions) in enumerate(zip(pictures, captions)):
         top = gap + r * (cell + caption_height + gap)
-        for c, (image, lines) in enumerate(zip(row.images, row_captions)):
+        for c, (cell_picture, lines) in enumerate(zip(row_pictures, row_captions)):
             left = gap + c * (cell + gap)
-            cell_picture = picture(image)
             grid.paste(Image.fromarray(cell_picture),
                        (left + (cell - cell_picture.shape[1]) // 2, top + (cell - cell_picture.shape[0]) // 2))
             for i, line in enumerate(lines):
@@ -80,4 +81,4 @@ def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_di
     pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
     with torch.no_grad():
         rows = task.preview(data.train_images[pick].float() / 255, gen, predict=run_dir is not None)
-    return preview_grid(rows)
+    return preview_grid(rows, KINDS[task.kind].picture)

@@ -1,4 +1,5 @@
-"""A run's representation measured with labels, next to the same network at random init and raw pixels."""
+"""A run's representation measured with labels, next to the same network at random init and the data kind's
+no-learning baseline (raw pixels for images)."""
 
 from dataclasses import astuple
 from functools import lru_cache
@@ -47,8 +48,10 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
               fine_tuning=FineTuning(), progress=None, knn: KnnSettings = KnnSettings()) -> dict:
     """A run's representation measured with labels, next to its baselines: k-NN top-1 (with per-class
     accuracy and confusion matrix for the trained encoder), linear-probe top-1, and — given `fractions` — the
-    label-efficiency table. `data`: another data set than the run's own (transfer); default the run's. `knn`:
-    the k-NN's k, temperature and metric (the defaults are the online k-NN's, so the numbers compare)."""
+    label-efficiency table. "baseline" and "baseline_label" name the data kind's no-learning baseline, whose
+    scores are f"{baseline}_knn_top1" and f"{baseline}_linear_top1". `data`: another data set than the run's
+    own (transfer); default the run's. `knn`: the k-NN's k, temperature and metric (the defaults are the online
+    k-NN's, so the numbers compare)."""
     trained, random_init, config, dataset = _run_and_labelled_data(run_dir, data, device)
     features = {"trained": (embed(trained, dataset.train_images, device), embed(trained, dataset.test_images, device)),
                 "random_init": (embed(random_init, dataset.train_images, device),
@@ -57,7 +60,8 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
     result = {"run": str(run_dir), "data": resolve_data_path(data) if data else config["data"],
               "trained_on": config["data"], "task": config["task"], "encoder": config["encoder_resolved"],
               "train_images": len(y_train), "test_images": len(y_test), "class_names": list(dataset.class_names),
-              "k": knn.k, "temperature": knn.temperature, "metric": knn.metric}
+              "k": knn.k, "temperature": knn.temperature, "metric": knn.metric,
+              "baseline": dataset.kind.baseline, "baseline_label": dataset.kind.baseline_label}
     for name, (train_f, test_f) in features.items():
         prefix = "" if name == "trained" else f"{name}_"
         report = knn_report(train_f, y_train, test_f, y_test, dataset.class_names, *astuple(knn))

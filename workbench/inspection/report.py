@@ -1,12 +1,14 @@
 """Results as text, the same for the page and the command line (Markdown: a table reads well in both)."""
 
-REPRESENTATIONS = {"ssl": "trained encoder", "random_init": "same encoder, random init", "raw_pixels": "raw pixels"}
+from ..data.kinds import BASELINE_LABELS
+
+REPRESENTATIONS = {"trained": "trained encoder", "random_init": "same encoder, random init", **BASELINE_LABELS}
 METHODS = {"linear": "linear probe", "fine_tune": "fine-tuning"}
 
 
 def probe_markdown(result: dict) -> str:
     """k-NN and linear-probe top-1 of a run against its baselines, then per-class k-NN accuracy."""
-    classes = len(result["class_names"])
+    classes, baseline = len(result["class_names"]), result["baseline"]
     transfer = (f" — a transfer: the encoder was trained on **{result['trained_on']}**"
                 if result["data"] != result["trained_on"] else "")
     lines = [f"Top-1 on {result['test_images']:,} held-out images of **{result['data']}**, {classes} classes "
@@ -17,7 +19,8 @@ def probe_markdown(result: dict) -> str:
              f"**{result['linear_top1']:.3f}** |",
              f"| same encoder, random init | {result['random_init_knn_top1']:.3f} | "
              f"{result['random_init_linear_top1']:.3f} |",
-             f"| raw pixels | {result['raw_pixels_knn_top1']:.3f} | {result['raw_pixels_linear_top1']:.3f} |",
+             f"| {result['baseline_label']} | {result[f'{baseline}_knn_top1']:.3f} | "
+             f"{result[f'{baseline}_linear_top1']:.3f} |",
              "", "k-NN accuracy per class (trained encoder): "
              + ", ".join(f"{name} {acc:.2f}" for name, acc in result["knn"]["per_class"].items())]
     if "label_efficiency" in result:
@@ -43,7 +46,8 @@ def label_efficiency_markdown(table: dict) -> str:
     draws = rows[0]["draws"] if rows else 0
     lines = [f"Label efficiency — mean ± std over {draws} draws of the labelled images; precision, recall and F1 "
              "are macro averages.", "",
-             "| labels | method | representation | accuracy | precision | recall | F1 |", "|---|---|---|---|---|---|---|"]
+             "| labels | method | representation | accuracy | precision | recall | F1 |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         cells = " | ".join(f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in ("accuracy", "precision", "recall", "f1"))
         lines.append(f"| {row['fraction']:.0%} ({row['labels']:,}) | {METHODS[row['method']]} | "
