@@ -14,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .data.pixels import LUMA, grey, luma
+
 
 def _uniform(low, high, n, gen, device):
     return low + (high - low) * torch.rand(n, generator=gen, device=device)
@@ -49,14 +51,6 @@ def random_resized_crop(x, gen, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3), flip_p=0
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
-LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of red, green, blue in grey
-
-
-def _grey(x):
-    """Luma, kept as (B, 1, H, W)."""
-    return LUMA[0] * x[:, 0:1] + LUMA[1] * x[:, 1:2] + LUMA[2] * x[:, 2:3]
-
-
 def color_jitter(x, gen, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8):
     """With probability p per image: random brightness, contrast, saturation and hue, in that order.
 
@@ -75,9 +69,9 @@ def color_jitter(x, gen, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, 
         return _uniform(max(0.0, 1 - strength), 1 + strength, b, gen, device)[:, None, None].to(x.dtype)
 
     bright, contrast_, saturation_ = factor(brightness), factor(contrast), factor(saturation)  # (B, 1, 1)
-    luma = torch.tensor(LUMA, device=device, dtype=x.dtype)
-    keep_grey = saturation_ * torch.eye(3, device=device, dtype=x.dtype) + (1 - saturation_) * luma[None, :]
-    mean = bright * _grey(x).mean(dim=(2, 3))[:, :, None]                         # (B, 1, 1)
+    weights = torch.tensor(LUMA, device=device, dtype=x.dtype)
+    keep_grey = saturation_ * torch.eye(3, device=device, dtype=x.dtype) + (1 - saturation_) * weights[None, :]
+    mean = bright * luma(x).mean(dim=(2, 3))[:, :, None]                          # (B, 1, 1)
     out = torch.einsum("bij,bjhw->bihw", contrast_ * bright * keep_grey, x) + ((1 - contrast_) * mean)[..., None]
     angle = _uniform(-hue, hue, b, gen, device) * 2 * math.pi  # hue in turns, as torchvision
     out = torch.einsum("bij,bjhw->bihw", _hue_rotation(angle).to(out.dtype), out.clamp(0, 1))
@@ -95,7 +89,7 @@ def _hue_rotation(angle):
 
 def random_grayscale(x, gen, p=0.2):
     turn_grey = _chance(p, x.shape[0], gen, x.device)[:, None, None, None]
-    return torch.where(turn_grey, _grey(x).expand_as(x), x)
+    return torch.where(turn_grey, grey(x), x)
 
 
 def solarize(x, gen, p=0.2, threshold=0.5):

@@ -1,10 +1,24 @@
-"""Whole data sets of uint8 images, resized or made grey a slice at a time so that memory stays bounded; and the
-sRGB ↔ CIE Lab conversions (colorization's colour space, Painted shapes' colours)."""
+"""Whole data sets of uint8 images, resized or made grey a slice at a time so that memory stays bounded; the one
+grey of the project (luma); and the sRGB ↔ CIE Lab conversions (colorization's colour space, Painted shapes'
+colours)."""
 
 import numpy as np
 import torch
 
 CHUNK = 2048  # images converted at once: a float copy of this many, not of the whole set
+LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 weights of red, green, blue in grey (Pillow's "L")
+
+
+def luma(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) float colour → (B, 1, H, W) grey: the ITU-R 601 luma."""
+    red, green, blue = LUMA
+    return red * images[:, 0:1] + green * images[:, 1:2] + blue * images[:, 2:3]
+
+
+def grey(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) float colour → the same shape in grey: the luma in all three channels, so that every
+    encoder takes it."""
+    return luma(images).expand_as(images)
 
 
 def resize_images(images, size: int) -> torch.Tensor:
@@ -21,13 +35,12 @@ def resize_images(images, size: int) -> torch.Tensor:
 
 
 def to_grey(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, S, S) uint8 colour → the same shape in grey (ITU-R 601 luma, the weights of Pillow's "L"),
-    kept at three channels so that every encoder takes it."""
-    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    """(N, 3, S, S) uint8 colour → the same shape in grey (`luma`), kept at three channels so that every encoder
+    takes it."""
     out = torch.empty_like(images)
     for start in range(0, len(images), CHUNK):
-        luma = (images[start:start + CHUNK].float() * weights).sum(1, keepdim=True)
-        out[start:start + CHUNK] = luma.round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1)
+        chunk = luma(images[start:start + CHUNK].float())
+        out[start:start + CHUNK] = chunk.round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1)
     return out
 
 

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 
 from .metrics import top_k_in_chunks
 
-# Fast maps: benchmarks/umap_speed.py measures the choices (table in benchmarks/README.md, "UMAP maps"). umap-learn
-# called plainly took 35 s for the first 10,000-point map after a 64-point warm-up and 9 s for the next. Now:
+# Fast maps: benchmarks/umap_speed.py measures the choices (benchmarks/JOURNAL.md, "UMAP maps"; the current
+# figures: benchmarks/results/umap-blobs-cpu2-float32.csv). umap-learn called plainly took 35 s for the first
+# 10,000-point map after a 64-point warm-up and 9 s for the next. Now:
 # - The k nearest neighbours are exact, from matrix products in torch, handed over as `precomputed_knn`: none of
 #   pynndescent's nearest-neighbour descent runs, so none of it is compiled (most of those 35 s), and the
 #   neighbours are exact and the same every time. Above UMAP_PCA_ABOVE points the features go through PCA to

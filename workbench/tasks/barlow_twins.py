@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from . import Preset, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.views import ViewParams, random_view
+from .parts.two_views import TwoViewTask, with_terms
+from .parts.views import ViewParams
 
 
 def standardize(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -49,8 +50,8 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, redundancy_weight: flo
 
 
 @register_task
-class BarlowTwins(PretextTask):
-    sync_batchnorm = True  # its loss compares the images of a batch with each other
+class BarlowTwins(TwoViewTask):
+    view_captions = ("view 1", "view 2 (maybe solarised)")
     info = TaskInfo(
         name="barlow_twins",
         family="redundancy reduction",
@@ -81,33 +82,11 @@ class BarlowTwins(PretextTask):
                                             "asymmetric views: 0 for the first, 0.2 for the second).",
                                             0.0, 1.0, 0.05)
 
-    def __init__(self, encoder, params=None):
-        super().__init__(encoder, params)
-        d, p = encoder.feature_dim, self.params.projection_dim
+    def make_projector(self, feature_dim):
         # "The projector network has three linear layers, each with 8192 output units. The first two layers of
         # the projector are followed by a batch normalization layer and rectified linear units." (Sec. 2)
-        self.projector = mlp(d, p, p, p)
+        p = self.params.projection_dim
+        return mlp(feature_dim, p, p, p)
 
-
-    def embedding(self, images):
-        return self.projector(self.encoder(images))  # z, where the collapse shows first
-
-    def make_inputs(self, images, gen, indices=None):
-        p = self.params
-        first = random_view(images, gen, p)
-        second = random_view(images, gen, p,
-                             solarize_probability=p.solarize_probability)
-        return first, second  # 2 × (B, 3, H, W)
-
-    def loss(self, inputs, progress):
-        view1, view2 = inputs
-        b = view1.shape[0]
-        z = self.projector(self.encoder(torch.cat([view1, view2])))  # one pass for both views: (2B, D)
-        terms = barlow_twins_loss(z[:b], z[b:], self.params.redundancy_weight)
-        return StepOutput(terms["loss"], {"invariance": terms["invariance"].detach(),
-                                          "redundancy": terms["redundancy"].detach()})
-
-    def preview(self, images, gen, predict=False):
-        view1, view2 = self.make_inputs(images, gen)
-        return [PreviewRow([image, v1, v2], ["original", "view 1", "view 2 (maybe solarised)"])
-                for image, v1, v2 in zip(images, view1, view2)]
+    def criterion(self, z1, z2):
+        return with_terms(barlow_twins_loss(z1, z2, self.params.redundancy_weight))

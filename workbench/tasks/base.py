@@ -7,7 +7,7 @@ network, a generator). The engine calls it in this order (solo-learn and lightly
     make_inputs(images, gen, indices)           every step: views, masked inputs, targets
     loss(inputs, progress) -> StepOutput        every step
     before_optimizer_step(progress)             gradient clipping, frozen layers
-    after_optimizer_step(progress)              EMA / momentum targets, prototype normalisation
+    after_optimizer_step(progress)              EMA / momentum targets, DINO's centre, prototype normalisation
     features(images)                            every probe, k-NN, UMAP: what the representation is
 
 `preview` draws what the model is fed with the same `make_inputs`, so the preview is exactly what training

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from . import Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
 from .parts.momentum import cosine_schedule, ema_update, frozen_copy
-from .parts.views import ViewParams, random_view
+from .parts.two_views import TwoViewTask
+from .parts.views import ViewParams
 
 
 def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -36,8 +37,7 @@ def regression_loss(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 
 @register_task
-class BYOL(PretextTask):
-    sync_batchnorm = True  # its loss compares the images of a batch with each other
+class BYOL(TwoViewTask):
     info = TaskInfo(
         name="byol",
         family="self-distillation",
@@ -49,8 +49,8 @@ class BYOL(PretextTask):
         look_for="The loss falls from about 4 with no negatives at all, yet the feature spread stays up; "
                  "the momentum τ climbs to 1 as training ends.",
     )
-    # Batch 64 for twice the steps in the same CPU time: the target moves with every step, not every image
-    # (Shapes, 2 cores, measured: k-NN 0.41 against 0.26 at batch 128 and lr 2e-3).
+    # Batch 64 for twice the steps in the same CPU time: the target moves with every step, not every image.
+    # What it reaches: benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=26, batch_size=64, learning_rate=3e-3)
     # Adam at 3e-4 as in byol-pytorch's CIFAR recipe: much higher rates collapse (byol-pytorch #44).
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=3e-4, weight_decay=1e-6)
@@ -74,27 +74,20 @@ class BYOL(PretextTask):
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        p, d = self.params, encoder.feature_dim
-        # "a linear layer with output size 4096 followed by batch normalization, rectified linear units (ReLU),
-        # and a final linear layer with output dimension 256" — the projector, and the predictor alike (Sec. 3.3).
-        self.projector = mlp(d, p.hidden_dim, p.projection_dim)
+        p = self.params
         self.predictor = mlp(p.projection_dim, p.hidden_dim, p.projection_dim)
         self.target_encoder = frozen_copy(self.encoder)
         self.target_projector = frozen_copy(self.projector)
+
+    def make_projector(self, feature_dim):
+        # "a linear layer with output size 4096 followed by batch normalization, rectified linear units (ReLU),
+        # and a final linear layer with output dimension 256" — the projector, and the predictor alike (Sec. 3.3).
+        return mlp(feature_dim, self.params.hidden_dim, self.params.projection_dim)
 
     def momentum_at(self, progress) -> float:
         """τ at this step: τ_base at the start, 1 at the end; 0 without a momentum target."""
         return cosine_schedule(self.params.momentum_base, 1.0, progress.fraction) if self.params.momentum_target \
             else 0.0
-
-
-    def embedding(self, images):
-        return self.projector(self.encoder(images))  # z, where the collapse shows first
-
-    def make_inputs(self, images, gen, indices=None):
-        view1 = random_view(images, gen, self.params)
-        view2 = random_view(images, gen, self.params, solarize_probability=self.params.solarize_probability)
-        return view1, view2  # 2 × (B, 3, H, W)
 
     def loss(self, inputs, progress):
         view1, view2 = inputs
@@ -117,8 +110,6 @@ class BYOL(PretextTask):
             ema_update(self.target_encoder, self.encoder, tau)
             ema_update(self.target_projector, self.projector, tau)
 
-    def preview(self, images, gen, predict=False):
-        view1, view2 = self.make_inputs(images, gen)
-        caption = f"view 2 (solarised {self.params.solarize_probability:.0%} of the time)"
-        return [PreviewRow([image, v1, v2], ["original", "view 1", caption])
-                for image, v1, v2 in zip(images, view1, view2)]
+    @property
+    def view_captions(self):
+        return "view 1", f"view 2 (solarised {self.params.solarize_probability:.0%} of the time)"

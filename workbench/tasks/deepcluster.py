@@ -37,7 +37,10 @@ import torch.nn.functional as F
 from sklearn.metrics import normalized_mutual_info_score
 from torch import nn
 
+from ..data.pixels import luma
+from ..models import evaluating
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.clustering import kmeans, pca_whitening, reduce
 from .parts.views import ViewParams, random_view
 
 SOBEL_X = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
@@ -46,7 +49,7 @@ SOBEL_X = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 def sobel(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) colour → (B, 3, H, W): the horizontal and vertical Sobel gradients of the grey image and
     their length. The paper feeds the two gradients; the encoders here take three channels."""
-    grey = 0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]  # (B, 1, H, W)
+    grey = luma(images)                                                               # (B, 1, H, W)
     kernels = torch.stack([SOBEL_X, SOBEL_X.T])[:, None].to(images)                   # (2, 1, 3, 3)
     gradients = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kernels)        # (B, 2, H, W)
     # hypot rather than gradients.norm(dim=1): the same numbers, 100x faster on a CPU over this short axis.
@@ -57,51 +60,6 @@ def edge_strength(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) → the length of the Sobel gradient as a grey picture in [0, 1], brightest edge white."""
     strength = sobel(images)[:, 2:]                          # (B, 1, H, W)
     return (strength / strength.amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)).expand(-1, 3, -1, -1)
-
-
-def pca_whitening(features: torch.Tensor, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The mean (D,) and the projection (D, P) onto the top P principal directions, each scaled to unit
-    variance. "The features are PCA-reduced to 256 dimensions, whitened and l2-normalized" (Sec. 3.3)."""
-    centred = features.double() - features.double().mean(dim=0)
-    covariance = centred.T @ centred / max(1, len(features) - 1)       # (D, D)
-    variances, directions = torch.linalg.eigh(covariance)              # ascending
-    variances, directions = variances.flip(0)[:dims], directions.flip(1)[:, :dims]
-    # A relative floor: a direction with (almost) no variance is not blown up to unit variance from rounding.
-    scale = variances.clamp_min(1e-6 * variances[0].clamp_min(1e-12)).rsqrt()
-    return features.mean(dim=0), (directions * scale).to(features.dtype)
-
-
-def reduce(features: torch.Tensor, mean: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
-    """(N, D) features → (N, P) PCA-reduced, whitened, L2-normalised points that k-means clusters."""
-    return F.normalize((features - mean) @ projection, dim=1)
-
-
-def kmeans(points: torch.Tensor, k: int, gen: torch.Generator, iterations: int = 30):
-    """Lloyd's k-means with K distinct random points as the first centroids → labels (N,), centroids (K, P).
-
-    Written in torch rather than taken from scikit-learn: 5,000 × 32 points cost milliseconds either way, but
-    this runs on the training device (a GPU for the CIFAR preset) and draws from the run's generator, so a seed
-    repeats the clustering exactly. No cluster is ever left empty: an empty one takes the point of the largest
-    cluster that lies farthest from its centroid (the paper splits a big cluster instead; both keep K clusters).
-    """
-    centroids = points[torch.randperm(len(points), generator=gen, device=points.device)[:k]]
-    labels = None
-    for _ in range(iterations):
-        distances = torch.cdist(points, centroids)                    # (N, K)
-        new_labels = distances.argmin(dim=1)
-        sizes = torch.bincount(new_labels, minlength=k)
-        for empty in (sizes == 0).nonzero().flatten().tolist():
-            largest = sizes.argmax()
-            members = (new_labels == largest).nonzero().flatten()
-            farthest = members[distances[members, largest].argmax()]
-            new_labels[farthest] = empty
-            sizes[largest] -= 1
-            sizes[empty] = 1
-        centroids = torch.zeros_like(centroids).index_add_(0, new_labels, points) / sizes[:, None]
-        if labels is not None and torch.equal(new_labels, labels):
-            break
-        labels = new_labels
-    return labels, centroids
 
 
 @register_task
@@ -117,10 +75,9 @@ class DeepCluster(PretextTask):
         look_for="Cluster accuracy climbs between clusterings and resets with the classifier; NMI between "
                  "successive clusterings rises as the clusters settle; k-NN rises once clusters follow shape.",
     )
-    # Shapes, 36 epochs at lr 2e-3, 8 views a clustering; k-NN for seeds 0 / 1 on one thread (a random network:
-    # 0.48). K = 100, R = 1: 0.83 / 0.77 (two threads: 0.76 in 177 s; rotation's preset 65 s). K = 100, R = 2:
-    # 0.83 / 0.73. K = 300, R = 2: 0.81 / 0.82. K = 300, R = 3 (the defaults): 0.84 / 0.78; two threads 0.82 /
-    # 0.79 in 172 / 181 s (rotation 104 / 114 s).
+    # 36 epochs fit the 200 s a preset may take on two cores; K = 300 re-clustered every 3 epochs (the Params
+    # defaults) learned as well as re-clustering every epoch, for a third of the clustering's time. What it
+    # reaches: benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=36, batch_size=64, learning_rate=2e-3)
     # The paper trains AlexNet with SGD, lr 0.05, momentum 0.9, wd 1e-5, batch 256, and re-clusters every epoch.
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.05, weight_decay=1e-5, optimizer="sgd")
@@ -207,10 +164,8 @@ class DeepCluster(PretextTask):
         self.classifier.weight.uniform_(-bound, bound, generator=gen)
         self.classifier.bias.uniform_(-bound, bound, generator=gen)
         if p.head_init == "class_means":
-            was_training = self.hidden.training
-            self.hidden.eval()
-            hidden = self.hidden(features)                                             # (N, H)
-            self.hidden.train(was_training)
+            with evaluating(self.hidden):
+                hidden = self.hidden(features)                                         # (N, H)
             means = torch.zeros(p.clusters, hidden.shape[1], device=hidden.device).index_add_(0, labels, hidden)
             weight = F.normalize(means, dim=1) / (hidden.norm(dim=1).mean() * p.head_temperature)
             self.classifier.weight.copy_(weight)
@@ -226,10 +181,8 @@ class DeepCluster(PretextTask):
             return torch.arange(len(images), device=images.device) % self.params.clusters
         if indices is not None:
             return self.pseudo_labels[indices.to(self.pseudo_labels.device)].to(images.device)
-        was_training = self.training
-        self.eval()  # batch statistics of a preview must not move the BN running averages
-        points = reduce(self.features(images), self.pca_mean, self.pca_projection)  # (B, P)
-        self.train(was_training)
+        with evaluating(self):  # batch statistics of a preview must not move the BN running averages
+            points = reduce(self.features(images), self.pca_mean, self.pca_projection)  # (B, P)
         return torch.cdist(points, self.centroids).argmin(dim=1)
 
     def make_inputs(self, images, gen, indices=None):

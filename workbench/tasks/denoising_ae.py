@@ -21,13 +21,10 @@ Letters: B images, C channels, H×W pixels, D encoder features (the code).
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from .. import augment
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.decoders import ConvDecoder, VectorToMap, denormalize_patches, luma, normalize_patches
-
-DECODER_WIDTH, GRID = 96, 4  # the code is laid out on the 4 × 4 grid of a 32-px image's H/8 map
+from . import PreviewRow, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.reconstruction import CodeReconstruction
 
 
 def corrupt(images: torch.Tensor, kind: str, level: float, gen: torch.Generator) -> torch.Tensor:
@@ -46,7 +43,7 @@ def corrupt(images: torch.Tensor, kind: str, level: float, gen: torch.Generator)
 
 
 @register_task
-class DenoisingAE(PretextTask):
+class DenoisingAE(CodeReconstruction):
     info = TaskInfo(
         name="denoising_ae",
         family="reconstruction",
@@ -58,9 +55,8 @@ class DenoisingAE(PretextTask):
         look_for="The loss must fall well below copy_mse (handing back the noisy input); with weak noise both "
                  "are tiny and the k-NN barely moves.",
     )
-    # Shapes, 2 cores, measured: 12 epochs at lr 4e-3 gave k-NN 0.39; the code keeps learning shape long after
-    # the loss flattens, and faster with a high rate: 40 epochs at 4e-3 0.45, at 8e-3 0.50 / 0.48 (seeds 0 / 1);
-    # with AdamW's weight decay at 0.05 instead of 1e-4, 0.51 / 0.51 (random init 0.25).
+    # The code keeps learning shape long after the loss flattens, and faster with a high rate and AdamW's weight
+    # decay at 0.05: 40 epochs at 8e-3. What it reaches: benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=40, batch_size=64, learning_rate=8e-3, weight_decay=0.05)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
 
@@ -84,26 +80,10 @@ class DenoisingAE(PretextTask):
         crop_min_scale: float = param(0.6, "Smallest random crop (fraction of the area) before corrupting; 1.0 "
                                       "turns cropping off.", 0.1, 1.0, 0.05)
 
-    def __init__(self, encoder, params=None):
-        super().__init__(encoder, params)
-        self.decoder = nn.Sequential(VectorToMap(encoder.feature_dim, DECODER_WIDTH, GRID),
-                                     ConvDecoder(DECODER_WIDTH, 3))
-
-    def _view(self, images):
-        return luma(images) if self.params.grey else images
-
-    def target(self, clean: torch.Tensor) -> torch.Tensor:
-        return normalize_patches(clean) if self.params.normalized_target else clean
-
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        clean = self._view(augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0)))
+        clean = self.clean_crops(images, gen)
         return corrupt(clean, p.noise_kind, p.noise_level, gen), clean  # x̃, x: (B, 3, H, W) each
-
-    def reconstruct(self, noisy: torch.Tensor) -> torch.Tensor:
-        """g(f(x̃)) in the target's space: normalised patches, or pixels in [0, 1]."""
-        out = self.decoder(self.encoder(noisy))  # code (B, D) → (B, 3, H, W)
-        return out if self.params.normalized_target else torch.sigmoid(out)
 
     def loss(self, inputs, progress):
         noisy, clean = inputs
@@ -111,16 +91,12 @@ class DenoisingAE(PretextTask):
         mse = ((self.reconstruct(noisy) - target) ** 2).mean()
         return StepOutput(mse, {"copy_mse": ((self.target(noisy) - target) ** 2).mean()})  # the bar to get under
 
-    def features(self, images):
-        return self.encoder(self._view(images))
-
     def preview(self, images, gen, predict=False):
         noisy, clean = self.make_inputs(images, gen)
         columns, captions = [noisy, clean], [f"{self.params.noise_kind} {self.params.noise_level:g}", "clean target"]
         if predict:
             with torch.no_grad():
                 out = self.reconstruct(noisy)
-            # normalised patches are shown with the true patches' brightness and contrast, as in MAE's figures
-            columns.append(denormalize_patches(out, clean) if self.params.normalized_target else out)
+            columns.append(self.shown(out, clean))
             captions.append("reconstruction")
         return [PreviewRow([c[i] for c in columns], captions) for i in range(len(images))]

@@ -25,13 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import PreviewRow, PretextTask, Preset, Progress, StepOutput, TaskInfo, param, register_task
-from .parts.crops import encode_crops
+from . import PretextTask, Preset, Progress, StepOutput, TaskInfo, param, register_task
+from .parts.crops import GLOBAL_CROPS, crop_names, crop_rows, encode_crops, multi_crop
 from .parts.heads import mlp
 from .parts.momentum import cosine_schedule, ema_update, frozen_copy
-from .parts.views import ViewParams, multi_crop
-
-GLOBAL_CROPS = 2
+from .parts.views import ViewParams
 
 
 class DINOHead(nn.Module):
@@ -75,12 +73,11 @@ class DINO(PretextTask):
         paper_url="https://arxiv.org/abs/2104.14294",
         look_for="The teacher's entropy stays between 0 and ln K; the k-NN on the teacher's features rises.",
     )
-    # BYOL's budget (batch 64 for twice the steps), lr 1e-3, with the Params defaults below (τ_t 0.02 fixed,
-    # momentum 0.98, last layer free from the start, 1 local crop of 25–50 %, K 1024). Shapes, measured on one
-    # loaded core, 26 epochs: k-NN 0.45 / 0.41 at seeds 0 / 1 with one local crop, 0.40 – 0.43 / 0.33 with two
-    # (random init 0.14; the old 14 × 128 at lr 4e-3: 0.13); one crop fewer is ~8 % less work a step, by pixel
-    # count. Seed-sensitive: a few epochs sit on a flat-target plateau before it learns. Shorter runs, to fit in
-    # 200 s: 22 epochs with two local crops 0.33; 20 with one 0.38; 22 with none 0.42 / 0.35 (seeds 0 / 1).
+    # BYOL's budget (batch 64 for twice the steps) at lr 1e-3, with the Params defaults below (τ_t 0.02 fixed,
+    # momentum 0.98, one local crop): on Shapes, batch 128 at lr 4e-3 learned nothing in a preset's time, a
+    # slower teacher learned less, and a second local crop cost more than it gave. Seed-sensitive: a few epochs
+    # may sit on a flat-target plateau before it learns. What it reaches:
+    # benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=26, batch_size=64, learning_rate=1e-3, weight_decay=0.04)
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=5e-4, weight_decay=0.04)
 
@@ -134,18 +131,17 @@ class DINO(PretextTask):
         # "we build it [the teacher] from past iterations of the student network" (Sec. 3.1).
         self.teacher_encoder, self.teacher_head = frozen_copy(encoder), frozen_copy(self.head)
         self.register_buffer("center", torch.zeros(1, p.outputs))
+        self.last_teacher_outputs: torch.Tensor | None = None  # (2B, K) of the last step, until the centre moves
 
     def make_inputs(self, images, gen, indices=None):
-        p = self.params
-        return multi_crop(images, gen, p, GLOBAL_CROPS, p.local_crops, p.local_size,
-                          (p.local_min_scale, p.local_max_scale))  # list of (B, 3, h, h)
+        return multi_crop(images, gen, self.params)  # list of (B, 3, h, h)
 
     def features(self, images):
         return self.teacher_encoder(images)  # the paper evaluates the teacher ("it performs better")
 
     def student(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
         """Every crop → student output (B, K); one head pass over all crops, as the paper."""
-        return list(self.head(torch.cat(encode_crops(self.encoder, crops, GLOBAL_CROPS))).split(crops[0].shape[0]))
+        return list(self.head(torch.cat(encode_crops(self.encoder, crops))).split(crops[0].shape[0]))
 
     @torch.no_grad()
     def teacher(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -164,12 +160,10 @@ class DINO(PretextTask):
         teacher_t, student_t = self.temperatures(progress)
         center = self.center if p.centering else torch.zeros_like(self.center)  # the collapse lab's switch
         loss = dino_loss(teacher, student, center, teacher_t, student_t)
+        self.last_teacher_outputs = torch.cat(teacher)  # the centre moves to them after the optimiser step
         with torch.no_grad():
-            targets = F.softmax((torch.cat(teacher) - center) / teacher_t, dim=1)
+            targets = F.softmax((self.last_teacher_outputs - center) / teacher_t, dim=1)
             entropy = -(targets * targets.clamp_min(1e-12).log()).sum(1).mean()  # ln K: uniform, 0: one-hot
-            # "c ← m c + (1 − m) 1/B Σ_i g_θt(x_i)" (Eq. 4), over the teacher's outputs on both global crops.
-            self.center.mul_(p.center_momentum).add_(torch.cat(teacher).mean(0, keepdim=True),
-                                                     alpha=1 - p.center_momentum)
         return StepOutput(loss, {"teacher_entropy": entropy, "teacher_temperature": teacher_t})
 
     def before_optimizer_step(self, progress):
@@ -177,14 +171,24 @@ class DINO(PretextTask):
             self.head.last.grad = None
 
     def after_optimizer_step(self, progress):
+        self.update_center()
         m = cosine_schedule(self.params.momentum, 1.0, progress.fraction)  # 0.996 → 1 (Sec. 3.1)
         ema_update(self.teacher_encoder, self.encoder, m)
         ema_update(self.teacher_head, self.head, m)
 
     @torch.no_grad()
+    def update_center(self):
+        """"c ← m c + (1 − m) 1/B Σ_i g_θt(x_i)" (Eq. 4), over the teacher's outputs on both global crops of the
+        step just taken; the step's loss used the centre from before it."""
+        if self.last_teacher_outputs is not None:
+            m = self.params.center_momentum
+            self.center.mul_(m).add_(self.last_teacher_outputs.mean(0, keepdim=True), alpha=1 - m)
+            self.last_teacher_outputs = None
+
+    @torch.no_grad()
     def preview(self, images, gen, predict=False):
         crops = self.make_inputs(images, gen)
-        names = [f"global {i + 1}" for i in range(GLOBAL_CROPS)] + [f"local {i + 1}" for i in range(len(crops) - 2)]
+        names = crop_names(len(crops))
         captions = [[f"{name}, {c.shape[-1]} px" + (" (teacher)" if v < GLOBAL_CROPS else "")] * len(images)
                     for v, (name, c) in enumerate(zip(names, crops))]
         if predict:  # the teacher's target: its top output dimension and that dimension's probability
@@ -193,5 +197,4 @@ class DINO(PretextTask):
             for v, t in enumerate(self.teacher(crops)):
                 confidence, top = F.softmax((t - center) / teacher_t, dim=1).max(1)
                 captions[v] = [f"{names[v]} → dim {k} {c:.0%}" for k, c in zip(top.tolist(), confidence.tolist())]
-        return [PreviewRow([images[i]] + [c[i] for c in crops], ["original"] + [cap[i] for cap in captions])
-                for i in range(len(images))]
+        return crop_rows(images, crops, captions)

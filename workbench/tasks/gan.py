@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from ..models import evaluating
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 
 PREVIEW_SEED, PREVIEW_GRID = 1234, 64  # the fixed noise grid of the preview, apart from training's generator
@@ -167,11 +168,8 @@ class GAN(PretextTask):
         """G's images (64, 3, H, W) for a fixed noise grid, seeded apart from training's generator: the same z
         every time, so each sample shows its own progress. G runs in eval mode, so drawing changes nothing."""
         z = torch.randn(PREVIEW_GRID, self.params.z_dim, generator=torch.Generator().manual_seed(PREVIEW_SEED))
-        was_training = self.generator.training
-        self.generator.eval()
-        samples = self.generator(z.to(self.real_fake.weight.device))
-        self.generator.train(was_training)
-        return samples
+        with evaluating(self.generator):
+            return self.generator(z.to(self.real_fake.weight.device))
 
     @torch.no_grad()
     def judge_fakes(self, fakes):

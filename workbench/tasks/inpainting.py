@@ -23,13 +23,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from .. import augment
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.decoders import ConvDecoder, VectorToMap, denormalize_patches, luma, normalize_patches
+from . import PreviewRow, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.reconstruction import CodeReconstruction
 
-DECODER_WIDTH, GRID = 96, 4  # the code is laid out on the 4 × 4 grid of a 32-px image's H/8 map
 BLOCK_GRID = 8  # random blocks: the image as an 8 × 8 grid of cells, each dropped on its own
 
 
@@ -63,7 +60,7 @@ def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
 
 
 @register_task
-class Inpainting(PretextTask):
+class Inpainting(CodeReconstruction):
     info = TaskInfo(
         name="inpainting",
         family="reconstruction",
@@ -74,10 +71,8 @@ class Inpainting(PretextTask):
         look_for="The hole loss falls as fills go from a flat blur to continued edges; k-NN rises slowly, once "
                  "the network must know the shape to finish it.",
     )
-    # Shapes, 2 cores, measured: 12 epochs at lr 4e-3 gave k-NN 0.35; 40 epochs at 8e-3 0.45 with holes of half
-    # the side, 0.48 with 0.7 of it (the default hole_size below) and 0.47 with 0.8 — but 40 epochs took 205 s,
-    # over the 200 s a preset may take on two cores, so 36. At 36 epochs: 0.47 / 0.48 for seeds 0 / 1 with the
-    # context weighted 0.1 and weight decay 0.05; 0.50 / 0.51 with the context weighted 1 (the default below).
+    # A high rate for the most epochs that fit the 200 s a preset may take on two cores: 36. What it reaches:
+    # benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=36, batch_size=64, learning_rate=8e-3, weight_decay=0.05)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
 
@@ -107,30 +102,14 @@ class Inpainting(PretextTask):
         crop_min_scale: float = param(0.6, "Smallest random crop (fraction of the area) before the hole is "
                                       "cut; 1.0 turns cropping off.", 0.1, 1.0, 0.05)
 
-    def __init__(self, encoder, params=None):
-        super().__init__(encoder, params)
-        self.decoder = nn.Sequential(VectorToMap(encoder.feature_dim, DECODER_WIDTH, GRID),
-                                     ConvDecoder(DECODER_WIDTH, 3))
-
-    def _view(self, images):
-        return luma(images) if self.params.grey else images
-
-    def target(self, clean: torch.Tensor) -> torch.Tensor:
-        return normalize_patches(clean) if self.params.normalized_target else clean
-
     def make_inputs(self, images, gen, indices=None):
         p = self.params
-        images = self._view(augment.random_resized_crop(images, gen, scale=(p.crop_min_scale, 1.0)))
+        images = self.clean_crops(images, gen)
         mask = hole_masks(images.shape[0], images.shape[-1], p.hole_kind, p.hole_size, gen, images.device)
         # The hole is filled with the mean value, as the paper's code fills it with ImageNet's mean colour — here
         # the batch's mean: it says nothing about what was there.
         mean = images.mean(dim=(0, 2, 3), keepdim=True)
         return images * (1 - mask) + mean * mask, images, mask  # input, target (B, 3, H, W); mask (B, 1, H, W)
-
-    def reconstruct(self, masked: torch.Tensor) -> torch.Tensor:
-        """g(f(x)) in the target's space: normalised patches, or pixels in [0, 1] (B, 3, H, W)."""
-        out = self.decoder(self.encoder(masked))  # code (B, D) → (B, 3, H, W)
-        return out if self.params.normalized_target else torch.sigmoid(out)
 
     def loss(self, inputs, progress):
         masked, clean, mask = inputs
@@ -140,17 +119,12 @@ class Inpainting(PretextTask):
         metrics = {"hole_mse": hole.detach(), "context_mse": context.detach()}
         return StepOutput(hole + self.params.outside_weight * context, metrics)
 
-    def features(self, images):
-        return self.encoder(self._view(images))
-
     def preview(self, images, gen, predict=False):
         masked, target, mask = self.make_inputs(images, gen)
         columns, captions = [masked, target], ["target"]
         if predict:
             with torch.no_grad():
-                painted = self.reconstruct(masked)
-            if self.params.normalized_target:  # shown with the true patches' brightness, as in MAE's figures
-                painted = denormalize_patches(painted, target)
+                painted = self.shown(self.reconstruct(masked), target)
             filled = masked * (1 - mask) + painted * mask  # the context stays as it was
             columns.append(filled)
             captions.append("filled")

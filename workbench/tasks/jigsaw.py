@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.patches import assemble, cut_tiles, recolour, resize, tile_side
+from .parts.tiles import assemble, cut_tiles, recolour, resize, tile_side
 
 
 CANDIDATES = 5000  # 9! = 362,880 shuffles of 3 × 3 tiles: the set is picked from a fixed random sample of them

@@ -55,8 +55,9 @@ def random_masking(b: int, num_patches: int, mask_ratio: float, gen: torch.Gener
     return keep, masked
 
 
-def normalise_patches(patches: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Each patch to mean 0 and unit variance over its own pixels: the paper's normalised-pixel target."""
+def normalise_flat_patches(patches: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Each flattened patch (B, L, P·P·3) to mean 0 and unit variance over its own pixels, all channels together:
+    the paper's normalised-pixel target."""
     mean, var = patches.mean(dim=-1, keepdim=True), patches.var(dim=-1, keepdim=True)
     return (patches - mean) / (var + eps).sqrt()
 
@@ -129,7 +130,7 @@ class MAE(PretextTask):
 
     def target(self, images):
         patches = patchify(images, self.encoder.patch_size)
-        return normalise_patches(patches) if self.params.norm_pix_loss else patches
+        return normalise_flat_patches(patches) if self.params.norm_pix_loss else patches
 
     def loss(self, inputs, progress):
         images, keep, masked = inputs
@@ -144,7 +145,7 @@ class MAE(PretextTask):
         columns = [images, shown_input, crops]
         captions = [["original"] * b, [f"input: {keep.shape[1]} of {masked.shape[1]} patches"] * b, ["target"] * b]
         if self.params.norm_pix_loss:  # what the loss compares: each patch to ±2 of its standard deviations
-            columns[2] = unpatchify(normalise_patches(patches) / 4 + 0.5, p).clamp(0, 1)
+            columns[2] = unpatchify(normalise_flat_patches(patches) / 4 + 0.5, p).clamp(0, 1)
             captions[2] = ["target: each patch normalised"] * b
         if predict:
             with torch.no_grad():

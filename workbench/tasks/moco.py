@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from . import Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
 from .parts.momentum import cosine_schedule, ema_update, frozen_copy
-from .parts.views import ViewParams, random_view
+from .parts.two_views import TwoViewTask
+from .parts.views import ViewParams
 
 
 def info_nce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -51,8 +52,8 @@ def enqueue(queue: torch.Tensor, pointer: torch.Tensor, keys: torch.Tensor) -> N
 
 
 @register_task
-class MoCo(PretextTask):
-    sync_batchnorm = True  # its loss compares the images of a batch with each other
+class MoCo(TwoViewTask):
+    view_captions = ("query view", "key view")
     info = TaskInfo(
         name="moco",
         family="contrastive",
@@ -66,7 +67,7 @@ class MoCo(PretextTask):
                  "follows. The momentum climbs towards 1 as training ends.",
     )
     # Batch 64: on a CPU an image costs the same in any batch, and twice the steps move the key network twice as
-    # far (Shapes, 2 cores, measured: k-NN 0.46 at batch 64 against 0.37 at batch 128 in the same time).
+    # far. What it reaches: benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=20, batch_size=64, learning_rate=2e-3)
     # The paper's optimiser: SGD, lr 0.03 at batch 256, weight decay 1e-4, cosine decay (MoCo v2).
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=0.03, weight_decay=1e-4, optimizer="sgd")
@@ -95,25 +96,21 @@ class MoCo(PretextTask):
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        p, d = self.params, encoder.feature_dim
-        # MoCo v2: "replace the fc head in MoCo with a 2-layer MLP head (hidden layer 2048-d, with ReLU)".
-        self.projector = mlp(d, d, p.projection_dim)
+        p = self.params
         self.key_encoder = frozen_copy(self.encoder)  # "initialized as the query encoder", then moved only by m
         self.key_projector = frozen_copy(self.projector)
         # Buffers travel with the state dict: a checkpoint resumes with the queue it had.
         self.register_buffer("queue", F.normalize(torch.randn(p.queue_size, p.projection_dim), dim=1))  # (K, P)
         self.register_buffer("queue_pointer", torch.zeros((), dtype=torch.long))  # slot of the oldest key
 
+    def make_projector(self, feature_dim):
+        # MoCo v2: "replace the fc head in MoCo with a 2-layer MLP head (hidden layer 2048-d, with ReLU)".
+        return mlp(feature_dim, feature_dim, self.params.projection_dim)
+
     def momentum_at(self, progress) -> float:
         m = self.params.momentum
         return cosine_schedule(m, 1.0, progress.fraction) if self.params.momentum_schedule == "cosine" else m
 
-
-    def embedding(self, images):
-        return self.projector(self.encoder(images))  # z, where the collapse shows first
-
-    def make_inputs(self, images, gen, indices=None):
-        return random_view(images, gen, self.params), random_view(images, gen, self.params)  # 2 × (B, 3, H, W)
 
     def loss(self, inputs, progress):
         view1, view2 = inputs
@@ -131,8 +128,3 @@ class MoCo(PretextTask):
         m = self.momentum_at(progress)
         ema_update(self.key_encoder, self.encoder, m)
         ema_update(self.key_projector, self.projector, m)
-
-    def preview(self, images, gen, predict=False):
-        view1, view2 = self.make_inputs(images, gen)
-        return [PreviewRow([image, v1, v2], ["original", "query view", "key view"])
-                for image, v1, v2 in zip(images, view1, view2)]

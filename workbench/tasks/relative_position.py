@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.patches import assemble, cut_tiles, recolour, resize, tile_side
+from .parts.tiles import assemble, cut_tiles, recolour, resize, tile_side
 
 GRID, CENTRE = 3, 4
 NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)  # the cells of the 3 × 3 grid around the centre, label y ↦ cell

@@ -45,7 +45,9 @@ class Rotation(PretextTask):
         paper_url="https://arxiv.org/abs/1803.07728",
         look_for="Loss falls from ln 4 ≈ 1.39; rotation accuracy rises from 25 % but stalls on symmetric shapes.",
     )
-    preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # Shapes, small CNN, 2 cores: ~2 min, k-NN ≈ 0.84
+    # The quickest preset: about two minutes on two CPU cores with the small CNN on Shapes. What it reaches:
+    # benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
+    preset = Preset(epochs=12, batch_size=64, learning_rate=4e-3)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=5e-4)
 
     @dataclass

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from . import Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.views import ViewParams, random_view
+from .parts.two_views import TwoViewTask
+from .parts.views import ViewParams
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -36,8 +37,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 
 
 @register_task
-class SimCLR(PretextTask):
-    sync_batchnorm = True  # its loss compares the images of a batch with each other
+class SimCLR(TwoViewTask):
     info = TaskInfo(
         name="simclr",
         family="contrastive",
@@ -59,26 +59,9 @@ class SimCLR(PretextTask):
         projection_dim: int = param(128, "Output size of the projection head; the loss lives there, the "
                                     "representation is taken before it (the paper: 128).", 8, 1024, 8)
 
-    def __init__(self, encoder, params=None):
-        super().__init__(encoder, params)
-        d = encoder.feature_dim
+    def make_projector(self, feature_dim):
         # "We use a MLP with one hidden layer to obtain z_i = g(h_i) = W2 σ(W1 h_i)" (Sec. 2.1).
-        self.projector = mlp(d, d, self.params.projection_dim)
+        return mlp(feature_dim, feature_dim, self.params.projection_dim)
 
-
-    def embedding(self, images):
-        return self.projector(self.encoder(images))  # z, where the collapse shows first
-
-    def make_inputs(self, images, gen, indices=None):
-        return random_view(images, gen, self.params), random_view(images, gen, self.params)  # 2 × (B, 3, H, W)
-
-    def loss(self, inputs, progress):
-        view1, view2 = inputs
-        b = view1.shape[0]
-        z = self.projector(self.encoder(torch.cat([view1, view2])))  # one pass for both views: (2B, P)
-        return StepOutput(nt_xent(z[:b], z[b:], self.params.temperature))
-
-    def preview(self, images, gen, predict=False):
-        view1, view2 = self.make_inputs(images, gen)
-        return [PreviewRow([image, v1, v2], ["original", "view 1", "view 2"])
-                for image, v1, v2 in zip(images, view1, view2)]
+    def criterion(self, z1, z2):
+        return StepOutput(nt_xent(z1, z2, self.params.temperature))

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from . import Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.views import ViewParams, random_view
+from .parts.two_views import TwoViewTask
+from .parts.views import ViewParams
 
 
 def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -31,8 +32,7 @@ def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 
 @register_task
-class SimSiam(PretextTask):
-    sync_batchnorm = True  # its loss compares the images of a batch with each other
+class SimSiam(TwoViewTask):
     info = TaskInfo(
         name="simsiam",
         family="self-distillation",
@@ -44,9 +44,9 @@ class SimSiam(PretextTask):
         look_for="The loss falls towards −1 while the feature spread stays up. Flip the stop-gradient or the "
                  "predictor off and watch the spread and the effective rank drop to the floor.",
     )
-    # AdamW at a gentle rate, batch 64 for more steps (Shapes, 2 cores, measured: k-NN 0.40 / 0.36 for seeds 0 / 1
-    # in ~180 s, against 0.23 with the paper's SGD at lr 0.06, 32 × 128). At lr 3e-3 the effective rank of z fell
-    # to ~6 within four epochs and seed 1 ended at 0.22: SimSiam's partial collapse.
+    # AdamW at a gentle rate, batch 64 for more steps: the paper's SGD learned little in a preset's time, and a
+    # higher rate partly collapsed z (its effective rank fell: SimSiam's partial collapse). What it reaches:
+    # benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=40, batch_size=64, learning_rate=1e-3)
     # The paper's CIFAR recipe (Appendix D): SGD, lr 0.03·bs/256 at batch 512, weight decay 5e-4.
     gpu_preset = Preset(epochs=200, batch_size=512, learning_rate=0.06, weight_decay=5e-4, optimizer="sgd")
@@ -68,21 +68,19 @@ class SimSiam(PretextTask):
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
-        p, d = self.params, encoder.feature_dim
-        # "The projection MLP (in f) has BN applied to each fully-connected (fc) layer, including its output fc.
-        # Its output fc has no ReLU." (Sec. 4). Two layers, as for CIFAR.
-        self.projector = mlp(d, p.projection_dim, p.projection_dim, last_batch_norm=True)
-        self.projector[-2].bias.requires_grad_(False)  # the output BN removes the bias: it would get no gradient
+        p = self.params
         # "The prediction MLP (h) has BN applied to its hidden fc layers. Its output fc does not have BN or ReLU.
         # ... a bottleneck structure" (Sec. 4).
         self.head = mlp(p.projection_dim, p.predictor_dim, p.projection_dim) if p.predictor else None
 
+    def make_projector(self, feature_dim):
+        # "The projection MLP (in f) has BN applied to each fully-connected (fc) layer, including its output fc.
+        # Its output fc has no ReLU." (Sec. 4). Two layers, as for CIFAR.
+        size = self.params.projection_dim
+        projector = mlp(feature_dim, size, size, last_batch_norm=True)
+        projector[-2].bias.requires_grad_(False)  # the output BN removes the bias: it would get no gradient
+        return projector
 
-    def embedding(self, images):
-        return self.projector(self.encoder(images))  # z, where the collapse shows first
-
-    def make_inputs(self, images, gen, indices=None):
-        return random_view(images, gen, self.params), random_view(images, gen, self.params)  # 2 × (B, 3, H, W)
 
     def loss(self, inputs, progress):
         view1, view2 = inputs
@@ -96,8 +94,3 @@ class SimSiam(PretextTask):
         with torch.no_grad():  # the paper's collapse monitor (Sec. 4.1): std of the normalised outputs, × √P
             spread = F.normalize(z, dim=1).std(dim=0).mean() * z.shape[1] ** 0.5  # ≈ 1 healthy, 0 collapsed
         return StepOutput(loss, {"output_spread": spread})
-
-    def preview(self, images, gen, predict=False):
-        view1, view2 = self.make_inputs(images, gen)
-        return [PreviewRow([image, v1, v2], ["original", "view 1", "view 2"])
-                for image, v1, v2 in zip(images, view1, view2)]

@@ -25,12 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.crops import encode_crops
+from . import PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from .parts.crops import GLOBAL_CROPS, crop_names, crop_rows, encode_crops, multi_crop
 from .parts.heads import mlp
-from .parts.views import ViewParams, multi_crop
-
-GLOBAL_CROPS = 2
+from .parts.views import ViewParams
 
 
 @torch.no_grad()
@@ -129,13 +127,11 @@ class SwAV(PretextTask):
         self.prototypes.weight.copy_(F.normalize(self.prototypes.weight, dim=1))
 
     def make_inputs(self, images, gen, indices=None):
-        p = self.params
-        return multi_crop(images, gen, p, GLOBAL_CROPS, p.local_crops, p.local_size,
-                          (p.local_min_scale, p.local_max_scale))  # list of (B, 3, h, h)
+        return multi_crop(images, gen, self.params)  # list of (B, 3, h, h)
 
     def embed(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
         """Every crop → L2-normalised projection z (B, P); one projector pass over all crops, as the paper."""
-        z = self.projector(torch.cat(encode_crops(self.encoder, crops, GLOBAL_CROPS)))
+        z = self.projector(torch.cat(encode_crops(self.encoder, crops)))
         return list(F.normalize(z, dim=1).split(crops[0].shape[0]))
 
     def codes(self, z_globals: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -181,11 +177,10 @@ class SwAV(PretextTask):
     @torch.no_grad()
     def preview(self, images, gen, predict=False):
         crops = self.make_inputs(images, gen)
-        names = [f"global {i + 1}" for i in range(GLOBAL_CROPS)] + [f"local {i + 1}" for i in range(len(crops) - 2)]
+        names = crop_names(len(crops))
         captions = [[f"{name}, {c.shape[-1]} px"] * len(images) for name, c in zip(names, crops)]
         if predict:  # which prototype each view is closest to, and how confidently (softmax with τ)
             probs = [F.softmax(self.prototypes(z) / self.params.temperature, 1) for z in self.embed(crops)]
             captions = [[f"{name} → #{k} {c:.0%}" for c, k in zip(*(t.tolist() for t in pr.max(1)))]
                         for name, pr in zip(names, probs)]
-        return [PreviewRow([images[i]] + [c[i] for c in crops], ["original"] + [cap[i] for cap in captions])
-                for i in range(len(images))]
+        return crop_rows(images, crops, captions)

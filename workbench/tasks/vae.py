@@ -25,8 +25,10 @@ import torch
 from torch import nn
 
 from .. import augment
+from ..data.pixels import grey
+from ..models import evaluating
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
-from .parts.decoders import ConvDecoder, VectorToMap, luma
+from .parts.decoders import ConvDecoder, VectorToMap
 
 PRIOR_SEED = 1312  # the fixed noise grid of the preview's prior samples, apart from any training draw
 DECODER_WIDTH = 96
@@ -57,9 +59,8 @@ class VAE(PretextTask):
                  "blurry. k-NN is weak for a VAE: check the linear probe.",
         knn_weak=True,
     )
-    # Shapes, 2 cores, measured: 12 epochs at lr 4e-3 left μ's k-NN at random init's (0.17); 48 epochs reach 0.21
-    # at 4e-3 and 0.22 at 8e-3 (β = 2: 0.17) — but took 244 s, over the 200 s a preset may take, so 36. At 36
-    # epochs, β = 0.25 (the default below) reached 0.28 / 0.30 for seeds 0 / 1, against β = 1's 0.22.
+    # A high rate for the most epochs that fit the 200 s a preset may take on two cores (12 left μ's k-NN at
+    # random init's): 36. What it reaches: benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=36, batch_size=64, learning_rate=8e-3)
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
 
@@ -91,7 +92,7 @@ class VAE(PretextTask):
                                      ConvDecoder(DECODER_WIDTH, 3, resize_last=False))
 
     def _view(self, images):
-        return luma(images) if self.params.grey else images
+        return grey(images) if self.params.grey else images
 
     def make_inputs(self, images, gen, indices=None):
         images = self._view(augment.random_resized_crop(images, gen, scale=(self.params.crop_min_scale, 1.0)))
@@ -119,12 +120,8 @@ class VAE(PretextTask):
     def prior_samples(self, n: int) -> torch.Tensor:
         """n images decoded from a fixed grid of z ~ N(0, I): the same z at every call, whatever `gen` did."""
         z = torch.randn(n, self.params.latent_dim, generator=torch.Generator().manual_seed(PRIOR_SEED))
-        was_training = self.training
-        self.eval()  # batch norm uses its running statistics and leaves them alone
-        with torch.no_grad():
-            samples = self.decode(z.to(next(self.parameters()).device))
-        self.train(was_training)
-        return samples
+        with evaluating(self), torch.no_grad():  # batch norm uses its running statistics and leaves them alone
+            return self.decode(z.to(next(self.parameters()).device))
 
     def preview(self, images, gen, predict=False):
         x, _ = self.make_inputs(images, gen)

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
+from . import Preset, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.views import ViewParams, random_view
+from .parts.two_views import TwoViewTask, with_terms
+from .parts.views import ViewParams
 
 
 def invariance_term(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
@@ -63,8 +64,8 @@ def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance_weight: float, va
 
 
 @register_task
-class VICReg(PretextTask):
-    sync_batchnorm = True  # its loss compares the images of a batch with each other
+class VICReg(TwoViewTask):
+    view_captions = ("view 1", "view 2 (maybe solarised)")
     info = TaskInfo(
         name="vicreg",
         family="redundancy reduction",
@@ -99,32 +100,12 @@ class VICReg(PretextTask):
         solarize_probability: float = param(0.2, "Chance that the second view is solarised (BYOL's asymmetric "
                                             "views, which the paper uses: 0 and 0.2).", 0.0, 1.0, 0.05)
 
-    def __init__(self, encoder, params=None):
-        super().__init__(encoder, params)
-        d, p = encoder.feature_dim, self.params.projection_dim
+    def make_projector(self, feature_dim):
         # "The expander h_φ is composed of two fully-connected layers with batch normalization and ReLU, and a
         # third linear layer." (Sec. 4.2)
-        self.projector = mlp(d, p, p, p)
+        p = self.params.projection_dim
+        return mlp(feature_dim, p, p, p)
 
-
-    def embedding(self, images):
-        return self.projector(self.encoder(images))  # z, where the collapse shows first
-
-    def make_inputs(self, images, gen, indices=None):
+    def criterion(self, z1, z2):
         p = self.params
-        first = random_view(images, gen, p)
-        second = random_view(images, gen, p,
-                             solarize_probability=p.solarize_probability)
-        return first, second  # 2 × (B, 3, H, W)
-
-    def loss(self, inputs, progress):
-        view1, view2 = inputs
-        b, p = view1.shape[0], self.params
-        z = self.projector(self.encoder(torch.cat([view1, view2])))  # one pass for both views: (2B, D)
-        terms = vicreg_loss(z[:b], z[b:], p.invariance_weight, p.variance_weight, p.covariance_weight)
-        return StepOutput(terms.pop("loss"), {name: value.detach() for name, value in terms.items()})
-
-    def preview(self, images, gen, predict=False):
-        view1, view2 = self.make_inputs(images, gen)
-        return [PreviewRow([image, v1, v2], ["original", "view 1", "view 2 (maybe solarised)"])
-                for image, v1, v2 in zip(images, view1, view2)]
+        return with_terms(vicreg_loss(z1, z2, p.invariance_weight, p.variance_weight, p.covariance_weight))

@@ -48,7 +48,8 @@ class ConvDecoder(nn.Module):
         out = self.out(self.up(self.squeeze(feature_map)))
         # With `resize_last` the decoder paints at half the output size and a bilinear resize doubles it. A learned
         # last doubling (12 channels at 32 × 32, with its batch norm) costs a CPU as much as the rest of the
-        # decoder together; the denoising AE and inpainting reach the same k-NN without it (benchmarks/README.md).
+        # decoder together; the denoising AE and inpainting reach the same k-NN without it
+        # (benchmarks/JOURNAL.md, 2026-12-02).
         return F.interpolate(out, scale_factor=2, mode="bilinear") if self.resize_last else out
 
 
@@ -75,12 +76,6 @@ PATCH = 8           # one patch per cell of the encoders' H/8 map
 PATCH_EPS = 1e-2    # a flat patch stays flat instead of blowing its faint gradient up to full contrast
 
 
-def luma(images: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) colour → (B, 3, H, W) grey (ITU-R 601 luma repeated), what the encoder sees when colour is
-    taken away."""
-    return (0.299 * images[:, 0:1] + 0.587 * images[:, 1:2] + 0.114 * images[:, 2:3]).expand_as(images)
-
-
 def patch_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation (with PATCH_EPS) of every PATCH × PATCH patch of every channel, spread back
     over its pixels: two (B, C, H, W) tensors."""
@@ -90,14 +85,15 @@ def patch_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return spread.chunk(2, dim=1)
 
 
-def normalize_patches(images: torch.Tensor) -> torch.Tensor:
-    """The target: every patch of every channel at zero mean and unit variance (B, C, H, W)."""
+def normalise_image_patches(images: torch.Tensor) -> torch.Tensor:
+    """The target: every PATCH × PATCH patch of every channel of an image at zero mean and unit variance, the
+    image's shape kept (B, C, H, W)."""
     mean, std = patch_stats(images)
     return (images - mean) / std
 
 
-def denormalize_patches(normalized: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """A prediction of normalised patches shown as an image, with the brightness and contrast of `reference`
-    (the true patches, as MAE's figures do): (B, C, H, W) in [0, 1]."""
+def denormalise_image_patches(normalised: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """A prediction of normalised image patches shown as an image, with the brightness and contrast of
+    `reference` (the true patches, as MAE's figures do): (B, C, H, W) in [0, 1]."""
     mean, std = patch_stats(reference)
-    return (normalized * std + mean).clamp(0, 1)
+    return (normalised * std + mean).clamp(0, 1)

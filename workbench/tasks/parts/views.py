@@ -43,15 +43,3 @@ def random_view(images: torch.Tensor, gen: torch.Generator, p: ViewParams, size:
     if solarize_probability:
         views = augment.solarize(views, gen, p=solarize_probability)
     return views
-
-
-def multi_crop(images: torch.Tensor, gen: torch.Generator, p: ViewParams, global_crops: int = 2,
-               local_crops: int = 4, local_size: int = 16, local_scale: tuple[float, float] = (0.05, 0.4),
-               ) -> list[torch.Tensor]:
-    """SwAV's and DINO's multi-crop: `global_crops` views of the whole size covering (crop_min_scale, 1) of
-    the image, then `local_crops` small views (local_size px) of small regions. Returns a list of (B, 3, h, h)."""
-    full = images.shape[-1]
-    globals_ = [random_view(images, gen, p, size=full, scale=(max(p.crop_min_scale, local_scale[1]), 1.0))
-                for _ in range(global_crops)]
-    locals_ = [random_view(images, gen, p, size=local_size, scale=local_scale) for _ in range(local_crops)]
-    return globals_ + locals_
