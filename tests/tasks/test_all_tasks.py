@@ -9,7 +9,6 @@ import pytest
 import torch
 from PIL import ImageFont
 
-from workbench.data.shapes import generate_shapes
 from workbench.inspection.preview import plain
 from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, build_task, explanation, list_tasks,
                              make_params, task_class)
@@ -21,11 +20,6 @@ NAMES = [info.name for info in list_tasks()]
 JOINT_EMBEDDING = [name for name in NAMES if issubclass(task_class(name).Params, ViewParams)]
 
 
-def images(n=8, seed=0):
-    x, _ = generate_shapes(n, seed=seed)
-    return x.float() / 255
-
-
 def build(name, seed=0) -> PretextTask:
     cls = task_class(name)
     return build_task(name, cls.encoders[0] if cls.encoders else "small_cnn", seed)
@@ -33,13 +27,13 @@ def build(name, seed=0) -> PretextTask:
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 @pytest.mark.parametrize("name", NAMES)
-def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name, precision):
+def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name, precision, shapes):
     """In float32, and under bfloat16 autocast as the engine runs on GPUs and on CPUs with native bfloat16
     (every task's own tensors — queues, mask tokens, centres — must take the autocast outputs)."""
     task = build(name)
     progress = Progress(3, 10, 1, 2)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-        out = task.training_step(images(), torch.Generator().manual_seed(0), progress, torch.arange(8))
+        out = task.training_step(shapes(8), torch.Generator().manual_seed(0), progress, torch.arange(8))
     assert out.loss.dim() == 0 and math.isfinite(out.loss.item())
     out.loss.backward()
     missing = [n for n, p in task.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
@@ -50,14 +44,14 @@ def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_traine
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_training_draws_nothing_from_torch_global_generator(name):
+def test_training_draws_nothing_from_torch_global_generator(name, shapes):
     """The page's threads share torch's global generator: an epoch's start, a step and its hooks must draw
     every random number from the generator they are given (or one of their own), so that a run repeats its seed
     however busy the page is."""
     task, progress = build(name), Progress(3, 10, 1, 2)
     before = torch.get_rng_state()
-    task.on_epoch_start(progress, lambda transform=lambda x: x: task.features(transform(images(16))).detach())
-    task.training_step(images(), torch.Generator().manual_seed(0), progress, torch.arange(8)).loss.backward()
+    task.on_epoch_start(progress, lambda transform=lambda x: x: task.features(transform(shapes(16))).detach())
+    task.training_step(shapes(8), torch.Generator().manual_seed(0), progress, torch.arange(8)).loss.backward()
     task.before_optimizer_step(progress)
     task.after_optimizer_step(progress)
     assert torch.equal(torch.get_rng_state(), before)
@@ -65,9 +59,9 @@ def test_training_draws_nothing_from_torch_global_generator(name):
 
 @pytest.mark.parametrize("predict", [False, True], ids=["inputs", "predictions"])
 @pytest.mark.parametrize("name", NAMES)
-def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict):
+def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict, shapes):
     task = build(name).eval()
-    rows = task.preview(images(3), torch.Generator().manual_seed(0), predict=predict)
+    rows = task.preview(shapes(3), torch.Generator().manual_seed(0), predict=predict)
     assert len(rows) == 3
     for row in rows:
         assert len(row.images) == len(row.captions) >= 2
@@ -77,20 +71,20 @@ def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_preview_caption_is_drawn_in_glyphs_the_font_has(name):
+def test_every_preview_caption_is_drawn_in_glyphs_the_font_has(name, shapes):
     """A character Pillow's bundled font lacks is drawn as an empty box (colorization's "8 × 8" was)."""
     font = ImageFont.load_default(size=12)
     missing = np.asarray(font.getmask("\uffff"))  # what the font draws for a character it does not have
-    rows = build(name).eval().preview(images(3), torch.Generator().manual_seed(0), predict=True)
+    rows = build(name).eval().preview(shapes(3), torch.Generator().manual_seed(0), predict=True)
     drawn = {c for row in rows for caption in row.captions for c in plain(caption) if not c.isspace()}
     boxes = [c for c in drawn if np.array_equal(np.asarray(font.getmask(c)), missing)]
     assert not boxes, f"{name}'s captions hold {boxes}, which the font draws as boxes"
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_make_inputs_and_preview_are_reproducible_for_a_seed(name):
+def test_make_inputs_and_preview_are_reproducible_for_a_seed(name, shapes):
     task = build(name)
-    x = images(4)
+    x = shapes(4)
 
     def flat(inputs):
         if torch.is_tensor(inputs):
@@ -131,15 +125,26 @@ def test_info_card_preset_and_params_are_complete(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_state_round_trips_and_rebuilds_the_same_features(name):
+def test_state_round_trips_and_rebuilds_the_same_features(name, shapes):
     a, b = build(name, seed=1), build(name, seed=2)
-    a.training_step(images(), torch.Generator().manual_seed(0), Progress(), torch.arange(8))  # state moves
+    a.training_step(shapes(8), torch.Generator().manual_seed(0), Progress(), torch.arange(8))  # state moves
     b.load_state_dict(a.state_dict())
     a.eval(), b.eval()
-    x = images(4, seed=3)
+    x = shapes(4, seed=3)
     assert torch.equal(a.features(x), b.features(x))
     for key, value in a.state_dict().items():
         assert torch.equal(value, b.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loss_falls_when_overfitting_one_batch(name, one_batch):
+    """Every task must be able to learn one fixed batch; how far, and on what, tests/tasks/conftest.py's
+    ONE_BATCH says (a task it does not name must halve its loss)."""
+    run = one_batch(name)
+    case, values = run.case, run.series()
+    early, late = sum(values[case.early:case.early + 5]) / 5, sum(values[-5:]) / 5
+    assert late < case.ratio * early - case.fall, (f"{name}'s {case.metric} fell from {early:.4g} to {late:.4g}; "
+                                                   "declare how it learns one batch in ONE_BATCH", values)
 
 
 def test_bad_parameters_are_refused_with_the_reason():

@@ -8,7 +8,7 @@ from workbench.engine.checkpoints import save_weights
 from workbench.data.shapes import generate_shapes
 from workbench.evaluation.metrics import embed
 from workbench.tasks import Progress, build_task
-from workbench.tasks.deepcluster import kmeans, pca_whitening, reduce
+from workbench.tasks.parts.clustering import kmeans, pca_whitening, reduce
 
 
 def blobs(n_per_blob=60, blobs_=5, dims=192, seed=0):
@@ -147,22 +147,6 @@ def test_without_indices_an_image_gets_the_cluster_of_its_nearest_centroid():
     labels = task.pseudo_labels_for(images.float() / 255)  # the preview's path: no indices
     agreement = (labels == task.pseudo_labels).float().mean().item()
     assert agreement > 0.97  # k-means stopped at (or very near) a fixed point: points sit at their centroid
-
-
-def test_the_loss_falls_when_overfitting_one_batch():
-    task = deepcluster(clusters=8, pca_dims=8)
-    images = generate_shapes(32)[0]
-    task.on_epoch_start(Progress(epoch=1), lambda transform=None: embed(task, images, normalize=False, transform=transform))
-    inputs = task.make_inputs(images.float() / 255, torch.Generator().manual_seed(0), torch.arange(32))
-    optimizer = torch.optim.AdamW(task.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(30):
-        out = task.loss(inputs, Progress())
-        optimizer.zero_grad()
-        out.loss.backward()
-        optimizer.step()
-        losses.append(out.loss.item())
-    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5
 
 
 def test_k_means_clusters_features_averaged_over_the_views_the_classifier_will_see():

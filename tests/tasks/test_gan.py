@@ -4,7 +4,6 @@ import math
 import torch
 import torch.nn.functional as F
 
-from workbench.data.shapes import generate_shapes
 from workbench.tasks import Progress, build_task
 from workbench.engine.checkpoints import load_task
 from workbench.engine.job import TrainingRun
@@ -15,16 +14,11 @@ def build(seed=0):
     return build_task("gan", "small_cnn", seed)
 
 
-def shapes(n, seed=0):
-    x, _ = generate_shapes(n, seed=seed)
-    return x.float() / 255
-
-
 def discriminator_parameters(task):
     return list(task.encoder.parameters()) + list(task.real_fake.parameters())
 
 
-def test_the_one_loss_moves_d_only_by_its_term_and_g_only_by_its_term():
+def test_the_one_loss_moves_d_only_by_its_term_and_g_only_by_its_term(shapes):
     task = build()
     real, z = task.make_inputs(shapes(8), torch.Generator().manual_seed(0))
     d_params, g_params = discriminator_parameters(task), list(task.generator.parameters())
@@ -48,7 +42,7 @@ def test_the_one_loss_moves_d_only_by_its_term_and_g_only_by_its_term():
     assert math.isclose(out.metrics["g_loss"].item(), g_loss.item(), rel_tol=1e-5)
 
 
-def test_a_discriminator_that_knows_nothing_scores_ln2_per_term():
+def test_a_discriminator_that_knows_nothing_scores_ln2_per_term(shapes):
     task = build()
     torch.nn.init.zeros_(task.real_fake.weight)
     torch.nn.init.zeros_(task.real_fake.bias)
@@ -58,7 +52,7 @@ def test_a_discriminator_that_knows_nothing_scores_ln2_per_term():
     assert out.metrics["d_real"] == out.metrics["d_fake"] == 0.5
 
 
-def test_encoder_running_statistics_come_from_real_images_only():
+def test_encoder_running_statistics_come_from_real_images_only(shapes):
     task = build()
     reference = copy.deepcopy(task)
     real, z = task.make_inputs(shapes(8), torch.Generator().manual_seed(0))
@@ -68,7 +62,7 @@ def test_encoder_running_statistics_come_from_real_images_only():
         assert torch.allclose(got.float(), want.float(), atol=1e-6), name
 
 
-def test_the_fixed_noise_grid_draws_the_same_samples_and_changes_nothing():
+def test_the_fixed_noise_grid_draws_the_same_samples_and_changes_nothing(shapes):
     task = build()
     state = copy.deepcopy(task.state_dict())
     torch.manual_seed(1)
@@ -107,7 +101,7 @@ def test_one_epoch_of_real_training_moves_the_samples_toward_the_data(tmp_path):
     assert sum(s["d_accuracy"] for s in late) / len(late) > 0.7  # D learned to tell them apart
 
 
-def test_the_features_are_dcgans_read_out_every_block_max_pooled_to_a_4x4_grid():
+def test_the_features_are_dcgans_read_out_every_block_max_pooled_to_a_4x4_grid(shapes):
     task = build().eval()
     x = shapes(3)
     maps = task.encoder.block_maps(x)

@@ -6,7 +6,7 @@ from lightly.models.utils import patchify as lightly_patchify
 from workbench.data.shapes import generate_shapes
 from workbench.models.vit import ViT
 from workbench.tasks import Progress, build_task
-from workbench.tasks.mae import masked_mse, normalise_patches, patchify, random_masking, unpatchify
+from workbench.tasks.mae import masked_mse, normalise_flat_patches, patchify, random_masking, unpatchify
 from workbench.engine.settings import TrainConfig
 
 
@@ -51,7 +51,7 @@ def test_patches_are_cut_like_lightly_and_put_back_exactly():
 
 
 def test_normalised_patches_have_zero_mean_and_unit_variance():
-    t = normalise_patches(torch.rand(2, 64, 48) * 0.3 + 0.2)
+    t = normalise_flat_patches(torch.rand(2, 64, 48) * 0.3 + 0.2)
     torch.testing.assert_close(t.mean(-1), torch.zeros(2, 64), atol=1e-5, rtol=0)
     torch.testing.assert_close(t.var(-1), torch.ones(2, 64), atol=1e-3, rtol=0)
 
@@ -81,22 +81,6 @@ def test_the_reconstruction_shows_the_visible_patches_as_they_were():
     crop = patchify(crops[:1], 4)[0]
     assert torch.equal(reconstruction[visible], crop[visible])
     assert torch.equal(shown_input[visible], crop[visible]) and (shown_input[~visible] == 0.5).all()
-
-
-def test_loss_falls_when_overfitting_one_batch():
-    task = build_task("mae", "vit_tiny", 0)
-    inputs = task.make_inputs(shapes(8)[0], torch.Generator().manual_seed(0))  # the same masks every step
-    optimizer = torch.optim.AdamW(task.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(40):
-        loss = task.loss(inputs, Progress()).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    # Steps 5-10 sit near 1, where predicting 0 for every normalised patch gets; past that, the visible
-    # patches are used.
-    assert sum(losses[-5:]) < 0.75 * sum(losses[5:10]), losses
 
 
 def heldout_error(task, images):

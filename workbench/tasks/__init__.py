@@ -9,6 +9,7 @@
 """
 
 import importlib
+import pkgutil
 from pathlib import Path
 
 from ..models import create_encoder, seeded
@@ -61,18 +62,11 @@ def explanation(name: str) -> str:
     return f"{text.rstrip()}\n\n**Paper:** [{info.paper}]({info.paper_url})"
 
 
-# Importing a task module registers it. Listed by hand, by family, so that the catalogue is plain to see.
-CATALOGUE = (
-    "rotation", "jigsaw", "relative_position",                             # predict a transformation
-    "colorization", "inpainting", "mae", "denoising_ae", "vae",           # reconstruct
-    "simclr", "moco",                                                      # contrast
-    "byol", "simsiam", "dino",                                             # self-distillation
-    "barlow_twins", "vicreg",                                              # reduce redundancy
-    "deepcluster", "swav",                                                 # cluster
-    "gan",                                                                 # generate
-)
-for _name in CATALOGUE:
-    importlib.import_module(f"{__name__}.{_name}")
+# Importing a task module registers it: every module of this package but the contract and the shared parts is
+# a task, so adding one is writing its file (the README's table shows the catalogue by family).
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in ("base", "parts"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["CARD_SECTIONS", "PreviewRow", "PretextTask", "Preset", "Progress", "StepOutput", "TaskInfo",
            "build_task", "create_task", "explanation", "list_tasks", "make_params", "param", "register_task",
