@@ -1,5 +1,6 @@
 import json
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -54,11 +55,12 @@ def test_one_run_at_a_time_and_stop_ends_it_cleanly(tmp_path):
     manager = JobManager(tmp_path)
     config = TrainConfig(data="digits", task="rotation", epochs=50, device="cpu")
     run = manager.start(config)
+    assert re.fullmatch(r"rotation-\d{8}-\d{6}", run.out_dir.name)  # the page's folders are named as the CLI's
     with pytest.raises(RuntimeError, match="already going"):
         manager.start(config)
     run.pause()
     assert run.status().state == "paused"
-    run.resume()
+    run.unpause()
     run.stop()
     run.join(timeout=60)
     status = run.status()
@@ -351,7 +353,7 @@ def test_a_resumed_run_repeats_the_losses_of_a_run_never_interrupted(tmp_path, i
             cut.run()
     assert RunFolder(tmp_path / "cut").load_training_state().step == steps_per_epoch
 
-    resumed = TrainingRun.resume_from(tmp_path / "cut").run()
+    resumed = TrainingRun.go_on_from(tmp_path / "cut").run()
     assert resumed.state == "finished", resumed.message
     losses = {name: torch.tensor([record["loss"] for record in status.steps])
               for name, status in (("whole", whole), ("resumed", resumed))}
@@ -361,7 +363,7 @@ def test_a_resumed_run_repeats_the_losses_of_a_run_never_interrupted(tmp_path, i
     assert len(RunFolder(tmp_path / "cut").read_metrics()["steps"]) == 2 * steps_per_epoch
     assert RunFolder(tmp_path / "cut").history() == [1, 2]
     with pytest.raises(ValueError, match="ask for more epochs"):
-        TrainingRun.resume_from(tmp_path / "cut")
+        TrainingRun.go_on_from(tmp_path / "cut")
 
 
 def test_a_run_and_its_baseline_repeat_their_seed_while_the_page_draws_previews(tmp_path):

@@ -1,4 +1,5 @@
-"""The training engine: a run's settings, the job that runs it in a thread, the loop, checkpoints, torchrun."""
+"""The training engine: a run's settings, the job that runs it in a thread, the loop and what it measures,
+checkpoints and run folders, torchrun."""
 
 from .job import JobManager, RunStatus, TrainingRun
 from .settings import TrainConfig

@@ -4,8 +4,8 @@
 
     config.json                     what was asked, every value resolved
     metrics.json                    where the run stands (state, epoch, seconds) and its loss and k-NN history
-    model.safetensors               the last checkpoint: the whole task, plus under "training/" what a resume
-                                    needs (optimiser state, random generators, the epoch's image order)
+    model.safetensors               the last checkpoint: the whole task, plus under "training/" what going on
+                                    from it needs (optimiser state, random generators, the epoch's image order)
     history/epoch-NNNN.safetensors  the task's weights at the end of epochs 1, 2, 4, 8, … and of the last five
                                     (the embedding-evolution view: early epochs change the most)
 """
@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 
 from ..tasks import build_task
 
-TRAINING = "training/"  # prefix of the resume tensors in a checkpoint; a module name never holds a "/"
+TRAINING = "training/"  # prefix of the training state's tensors in a checkpoint; a module name never holds a "/"
 HISTORY_EPOCHS = 5      # the last epochs' checkpoints kept in history/, besides those of epochs 1, 2, 4, 8, …
 
 
@@ -65,7 +65,7 @@ def save_weights(module: torch.nn.Module, path: Path, metadata: dict[str, str]) 
 
 @dataclass
 class TrainingState:
-    """Where a run stands beyond its weights: what a resume needs to go on along the same curve."""
+    """Where a run stands beyond its weights: what going on from it needs to follow the same curve."""
     step: int
     epoch: int
     batch: int                            # batches of `epoch` done
@@ -107,10 +107,10 @@ class RunFolder:
         if epoch_end:
             self.history_dir.mkdir(exist_ok=True)
             save_weights(task, self.history_dir / f"epoch-{state.epoch:04d}.safetensors", metadata)
-        resume = {"order": state.order, **{f"generator/{name}": s for name, s in state.generators.items()},
-                  **{f"optimizer/{index}/{name}": torch.as_tensor(value)
-                     for index, values in state.optimizer.items() for name, value in values.items()}}
-        save_tensors({**task.state_dict(), **{TRAINING + name: t for name, t in resume.items()}},
+        training = {"order": state.order, **{f"generator/{name}": s for name, s in state.generators.items()},
+                    **{f"optimizer/{index}/{name}": torch.as_tensor(value)
+                       for index, values in state.optimizer.items() for name, value in values.items()}}
+        save_tensors({**task.state_dict(), **{TRAINING + name: t for name, t in training.items()}},
                      self.checkpoint_file, metadata)
         kept = self.history()
         old = [self.history_dir / f"epoch-{epoch:04d}.safetensors" for epoch in kept[:-HISTORY_EPOCHS]

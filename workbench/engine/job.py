@@ -1,12 +1,13 @@
-"""The training engine's face: a run's settings (`TrainConfig`), the job that runs it (`TrainingRun`: a thread,
-pause and stop, a status snapshot under a lock, events for listeners) and one job at a time per app
-(`JobManager`). The loop itself is `loop.train`; the run folder's files are `checkpoints.RunFolder`; several
-processes under torchrun are `distributed.World`.
+"""The job that runs a run: `TrainingRun` (a thread, pause and stop, a status snapshot under a lock, events for
+listeners, the run folder's metrics and checkpoints) and one job at a time per app (`JobManager`). A run's
+settings are `settings.TrainConfig`; the loop itself is `loop.train`; the run folder's files are
+`checkpoints.RunFolder`; several processes under torchrun are `distributed.World`.
 
 Whoever watches (the page's timer, the CLI's progress bar, a test) reads `status()` snapshots or listens to
-events; nobody reaches into the loop. The run folder gets a checkpoint at every epoch's end and when the run
-stops, only from finite weights. A checkpoint holds everything training depends on — optimiser state, counters,
-random generators — so `TrainingRun.resume_from` goes on along the very curve the run would have followed.
+events; nobody reaches into the loop. The loop asks for a checkpoint at every epoch's end and where the run stops
+within one, only from finite weights. A checkpoint holds everything training depends on — optimiser state,
+counters, random generators — so `TrainingRun.go_on_from` goes on along the very curve the run would have
+followed.
 """
 
 import dataclasses
@@ -20,11 +21,12 @@ from typing import Callable
 
 import torch
 
+from ..data import ImageDataset, load_dataset
+from ..tasks import PretextTask, task_class
 from .checkpoints import RunFolder, TrainingState
-from ..data import load_dataset
-from ..tasks import task_class
 from .distributed import World
 from .loop import Ending, train
+from .runs import new_run_dir
 from .settings import TrainConfig, resolve_device
 
 
@@ -68,13 +70,13 @@ class RunStatus:
 
 
 class TrainingRun:
-    """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread. With `resume=True` it goes on
-    from the checkpoint in `out_dir` (see `resume_from`).
+    """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread. With `go_on=True` it goes on
+    from the checkpoint in `out_dir` (see `go_on_from`).
 
     `listeners` are called `listener(event, status)` from the training thread: event "step" (every few steps),
     "eval" (after each evaluation) or "end"; `status` holds only the records new since the previous event."""
 
-    def __init__(self, config: TrainConfig, out_dir: str | Path, resume: bool = False):
+    def __init__(self, config: TrainConfig, out_dir: str | Path, go_on: bool = False):
         config = config.resolved()
         config.validate()
         self.config = config
@@ -84,17 +86,8 @@ class TrainingRun:
         self.device = self.world.device(resolve_device(config.device))
         # raises DataError with a clear message before anything starts
         self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
-        if self.dataset.kind.name != task_class(config.task).kind:
-            raise ValueError(f"{config.task} trains on {task_class(config.task).kind} data, and "
-                             f"{self.dataset.name} holds {self.dataset.kind.items}")
-        images = len(self.dataset.pretrain_images)
-        if config.batch_size > images:
-            raise ValueError(f"batch size must be between 2 and {images} (the training images of "
-                             f"{self.dataset.name}), got {config.batch_size}")
-        if config.batch_size % self.world.size:
-            raise ValueError(f"batch size must be a multiple of the {self.world.size} processes, each of which "
-                             f"trains on its share of it, got {config.batch_size}")
-        self.steps_per_epoch = images // config.batch_size
+        check_fits(config, self.dataset, self.world)
+        self.steps_per_epoch = len(self.dataset.pretrain_images) // config.batch_size
         self.encoder_name = config.encoder
         self.listeners: list[Callable[[str, RunStatus], None]] = []
         self._lock = threading.Lock()
@@ -104,36 +97,33 @@ class TrainingRun:
         self._thread: threading.Thread | None = None
         self._status = RunStatus(epochs=config.epochs, total_steps=self.steps_per_epoch * config.epochs,
                                  task=config.task, device=f"{self.device} ({config.precision})",
-                                 encoder=self.encoder_name,
-                                 out_dir=str(self.out_dir))
+                                 encoder=self.encoder_name, out_dir=str(self.out_dir))
         self._started = time.strftime("%Y-%m-%d %H:%M:%S")
-        self._resumed = self.folder.load_training_state() if resume else None
-        if self._resumed is not None:
+        self._saved = self.folder.load_training_state() if go_on else None  # the checkpoint it goes on from
+        if self._saved is not None:
             self._restore_history()
 
     @classmethod
-    def resume_from(cls, run_dir: str | Path, epochs: int | None = None,
-                    max_minutes: float | None = None) -> "TrainingRun":
+    def go_on_from(cls, run_dir: str | Path, epochs: int | None = None,
+                   max_minutes: float | None = None) -> "TrainingRun":
         """Go on with a run from its last checkpoint, with its own settings, `epochs` in all (default: as many
         as it asked for) and a new time budget if given. Weights, optimiser state, counters and random
         generators come back as they were, so the losses go on as if the run had never been cut."""
-        saved = RunFolder(run_dir).read_config()
-        names = {f.name for f in dataclasses.fields(TrainConfig)}
-        config = TrainConfig(**{name: value for name, value in saved.items() if name in names})
+        config = TrainConfig.from_json(RunFolder(run_dir).read_config())
         config = dataclasses.replace(config, epochs=config.epochs if epochs is None else epochs,
                                      max_minutes=max_minutes)
-        return cls(config, run_dir, resume=True)
+        return cls(config, run_dir, go_on=True)
 
     def _restore_history(self):
         """The status as the checkpoint left it. metrics.json is written just before each checkpoint, so it may
         hold records past it: those are dropped."""
-        resumed, metrics, s = self._resumed, self.folder.read_metrics(), self._status
-        if resumed.step >= s.total_steps:
-            raise ValueError(f"{self.out_dir} has trained {resumed.step} steps, all that {s.epochs} epochs make: "
+        saved, metrics, s = self._saved, self.folder.read_metrics(), self._status
+        if saved.step >= s.total_steps:
+            raise ValueError(f"{self.out_dir} has trained {saved.step} steps, all that {s.epochs} epochs make: "
                              "ask for more epochs to go on")
-        s.steps = [record for record in metrics.get("steps", []) if record["step"] <= resumed.step]
-        s.evals = [record for record in metrics.get("evals", []) if record["step"] <= resumed.step]
-        s.step, s.epoch, s.elapsed_seconds = resumed.step, resumed.epoch, metrics.get("elapsed_seconds", 0.0)
+        s.steps = [record for record in metrics.get("steps", []) if record["step"] <= saved.step]
+        s.evals = [record for record in metrics.get("evals", []) if record["step"] <= saved.step]
+        s.step, s.epoch, s.elapsed_seconds = saved.step, saved.epoch, metrics.get("elapsed_seconds", 0.0)
         self._started = metrics.get("started", self._started)
 
     # --- control, safe to call from any thread -----------------------------------------------------------
@@ -156,7 +146,7 @@ class TrainingRun:
                 self._unpaused.clear()
                 self._status.state, self._status.message = "paused", "paused"
 
-    def resume(self) -> None:
+    def unpause(self) -> None:
         with self._lock:
             if self._status.state == "paused":
                 self._status.state, self._status.message = "running", ""
@@ -181,8 +171,8 @@ class TrainingRun:
             with self._lock:
                 if self._status.state == "starting":  # it may have been paused already
                     self._status.state = "running"
-            weights = self.folder.load_weights() if self._resumed is not None else None
-            ending = train(self.config, self.dataset, self.device, self, self.world, self._resumed, weights,
+            weights = self.folder.load_weights() if self._saved is not None else None
+            ending = train(self.config, self.dataset, self.device, self, self.world, self._saved, weights,
                            self._status.elapsed_seconds)
             self._finish(ending)
         except torch.cuda.OutOfMemoryError:  # the run fails, the app goes on: say what to change
@@ -198,7 +188,7 @@ class TrainingRun:
             self._emit("end")
         return self.status()
 
-    # --- what the loop calls -------------------------------------------------------------------------------
+    # --- what the loop calls (`loop.Job`) ------------------------------------------------------------------
     def wait_while_paused(self) -> float:
         """Block while paused; the seconds waited (neither training time nor budget)."""
         if self._unpaused.is_set():
@@ -210,12 +200,9 @@ class TrainingRun:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def logged(self, records: list[dict], **changes) -> None:
+    def logged(self, records: list[dict], **where) -> None:
         """New step records and where the run stands (step, epoch, speed, ETA, …)."""
-        with self._lock:
-            self._status.steps.extend(records)
-            for key, value in changes.items():
-                setattr(self._status, key, value)
+        self._update(records, **where)
         self._emit("step", steps=records)
 
     def evaluated(self, record: dict) -> None:
@@ -223,25 +210,28 @@ class TrainingRun:
             self._status.evals.append(record)
         self._emit("eval", evals=[record])
 
-    def save(self, task, checkpoint: TrainingState | None = None, epoch_end=False, **final) -> None:
-        """metrics.json, then the checkpoint: a resume keeps the history up to its checkpoint's step. Only
-        the main process writes."""
+    def save_checkpoint(self, task: PretextTask, state: TrainingState, epoch_end: bool = False) -> None:
+        """metrics.json, then the checkpoint: going on from it keeps the history up to its step. Only the main
+        process writes."""
         if self.world.main:
-            self.folder.write_metrics({**self._metrics(), **final})
-            if checkpoint is not None:
-                self.folder.save_checkpoint(task, checkpoint, epoch_end)
+            self._write_metrics()
+            self.folder.save_checkpoint(task, state, epoch_end)
 
     # --- the end -----------------------------------------------------------------------------------------
     def _finish(self, ending: Ending):
-        """The run's files, then its status."""
-        self.save(ending.task, ending.checkpoint, state=ending.state, message=ending.message)
+        """metrics.json as the run ended, then its status."""
+        if self.world.main:
+            self._write_metrics(state=ending.state, message=ending.message)
         self._update(state=ending.state, message=ending.message,
                      eta_seconds=0.0 if ending.state == "finished" else None)
 
     def _fail(self, message: str):
         self._update(state="failed", message=message)
-        if self.folder.config_file.is_file():
-            self.save(None)
+        if self.world.main and self.folder.config_file.is_file():
+            self._write_metrics()
+
+    def _write_metrics(self, **final):
+        self.folder.write_metrics({**self._metrics(), **final})
 
     def _metrics(self) -> dict:
         with self._lock:
@@ -250,8 +240,9 @@ class TrainingRun:
                     "epochs": s.epochs, "step": s.step, "elapsed_seconds": s.elapsed_seconds,
                     "steps": list(s.steps), "evals": list(s.evals)}
 
-    def _update(self, **changes):
+    def _update(self, new_steps: list[dict] = (), **changes):
         with self._lock:
+            self._status.steps.extend(new_steps)
             for key, value in changes.items():
                 setattr(self._status, key, value)
 
@@ -275,20 +266,30 @@ class JobManager:
     def start(self, config: TrainConfig) -> TrainingRun:
         with self._lock:
             self._refuse_if_busy()
-            base = self.runs_root / f"{time.strftime('%Y%m%d-%H%M%S')}-{config.task}"
-            out_dir, n = base, 2
-            while out_dir.exists():
-                out_dir, n = base.with_name(f"{base.name}-{n}"), n + 1
-            self.current = TrainingRun(config, out_dir).start()
+            self.current = TrainingRun(config, new_run_dir(config.task, self.runs_root)).start()
             return self.current
 
-    def resume(self, run_dir: str | Path, epochs: int | None = None, max_minutes: float | None = None) -> TrainingRun:
-        """Go on with a saved run in the background (see `TrainingRun.resume_from`)."""
+    def go_on(self, run_dir: str | Path, epochs: int | None = None, max_minutes: float | None = None) -> TrainingRun:
+        """Go on with a saved run in the background (see `TrainingRun.go_on_from`)."""
         with self._lock:
             self._refuse_if_busy()
-            self.current = TrainingRun.resume_from(run_dir, epochs, max_minutes).start()
+            self.current = TrainingRun.go_on_from(run_dir, epochs, max_minutes).start()
             return self.current
 
     def _refuse_if_busy(self):
         if self.current is not None and self.current.status().active:
             raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
+
+
+def check_fits(config: TrainConfig, dataset: ImageDataset, world: World) -> None:
+    """Raise ValueError where the data does not fit the task, or the batch the data or the processes."""
+    kind = task_class(config.task).kind
+    if dataset.kind.name != kind:
+        raise ValueError(f"{config.task} trains on {kind} data, and {dataset.name} holds {dataset.kind.items}")
+    images = len(dataset.pretrain_images)
+    if config.batch_size > images:
+        raise ValueError(f"batch size must be between 2 and {images} (the training images of {dataset.name}), "
+                         f"got {config.batch_size}")
+    if config.batch_size % world.size:
+        raise ValueError(f"batch size must be a multiple of the {world.size} processes, each of which trains on "
+                         f"its share of it, got {config.batch_size}")

@@ -1,44 +1,73 @@
-"""The training loop, top to bottom: build the task and its optimiser, then epoch after epoch, step after step.
+"""The training loop, top to bottom: build the task and its optimiser, then step after step until one place
+(`Training.why_stop`) says why to stop — a stop asked for, the time budget, a loss that is not finite, the end —
+and one `return` says how the run ended.
 
 A step leaves its loss and metrics on the device; every `LOG_EVERY` steps (and where an epoch or the run ends)
-the loop reads them all at once — the only time it waits for the device — and hands them to its job
-(`training.TrainingRun`), which keeps the status, the listeners and the run folder. The job's pause and stop
-are looked at before every step. After every epoch: the online k-NN and the collapse monitor, then a checkpoint.
+the loop reads them all at once — the only time it waits for the device — and hands them to its `Job`
+(`job.TrainingRun`), which keeps the status, the listeners and the run folder. The job's pause and stop are
+looked at before every step. After every epoch: the online k-NN and the collapse monitor, then a checkpoint;
+only the loop asks for checkpoints.
 
 Under torchrun (see `distributed`) every process runs this same loop on its share of each batch; only rank 0
 evaluates and writes.
 """
 
 import math
-import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
-from .checkpoints import TrainingState, load_into
 from ..data import ImageDataset
-from .distributed import World
 from ..evaluation.metrics import embed
 from ..evaluation.online import OnlineEvaluation
-from ..tasks import Progress, StepOutput, build_task
+from ..tasks import PretextTask, Progress, StepOutput, build_task
+from .checkpoints import TrainingState, load_into
+from .distributed import World
+from .meter import Clock, gpu_memory_gb, numbers_of, read_numbers
 
 LOG_EVERY = 10  # steps between reads of the device's numbers; the time budget is looked at then too
 
-
-
-@dataclass
-class Ending:
-    """How the loop ended: the run's state and message, and where to checkpoint (None: keep the last one — it
-    was just written at an epoch's end, or the weights may be broken)."""
-    state: str
-    message: str
-    task: torch.nn.Module | None = None
-    checkpoint: TrainingState | None = None
-
+# Why a run stops (`Training.why_stop`).
+NOT_FINITE, THE_END, STOP_ASKED, OUT_OF_TIME = "a loss not finite", "the end", "a stop asked", "the time budget"
 
 # What a random generator is for. Training draws from these two alone, never from torch's global generator,
 # which the page's threads share (see `models.seeded`): every random number of a step comes from `gen`.
 ORDER, AUGMENT = range(2)
+
+
+class Job(Protocol):
+    """The loop's side of the job that runs it (`job.TrainingRun`)."""
+
+    def wait_while_paused(self) -> float:
+        """Block while paused; the seconds waited (neither training time nor budget)."""
+
+    def stop_requested(self) -> bool: ...
+
+    def logged(self, records: list[dict], **where) -> None:
+        """New step records and where the run stands (step, epoch, speed, ETA, …)."""
+
+    def evaluated(self, record: dict) -> None: ...
+
+    def save_checkpoint(self, task: PretextTask, state: TrainingState, epoch_end: bool = False) -> None:
+        """metrics.json, then the checkpoint."""
+
+
+@dataclass
+class Ending:
+    """How the loop ended: the run's state and message."""
+    state: str
+    message: str
+
+
+@dataclass
+class Position:
+    """Where the run stands: steps done, the epoch, its batches done and its order of the training images (None
+    until the epoch starts)."""
+    step: int
+    epoch: int
+    batch: int
+    order: torch.Tensor | None
 
 
 def seed_for(seed: int, *purpose: int) -> int:
@@ -56,15 +85,174 @@ def learning_rate_at(step: int, total: int, peak: float) -> float:
     return peak * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(cfg, data: ImageDataset, device: torch.device, job, world: World = World(),
-          resumed: TrainingState | None = None, weights: dict[str, torch.Tensor] | None = None,
+def train(cfg, data: ImageDataset, device: torch.device, job: Job, world: World = World(),
+          saved: TrainingState | None = None, weights: dict[str, torch.Tensor] | None = None,
           elapsed_before: float = 0.0) -> Ending:
     """Train `cfg` (a resolved `TrainConfig`) on `data`, reporting to `job`; or go on from a checkpoint, its
-    `resumed` state and its task's `weights`."""
-    budget = None if cfg.max_minutes is None else 60 * cfg.max_minutes  # seconds, pauses not counted
-    began, paused = time.perf_counter(), 0.0
+    `saved` training state and its task's `weights`."""
+    run = Training(cfg, data, device, job, world, elapsed_before)
+    at = run.begin(saved, weights)
+    task, optimizer, images, batch_size = run.task, run.optimizer, run.images, cfg.batch_size
+    while (reason := run.why_stop(at)) is None:
+        progress = Progress(at.step, run.total, at.epoch, cfg.epochs)
+        lr = learning_rate_at(at.step, run.schedule_total, cfg.learning_rate)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        indices = world.share(at.order[at.batch * batch_size:(at.batch + 1) * batch_size])
+        batch_images = images[indices].float().div_(255).contiguous(memory_format=torch.channels_last)
+        out = task.training_step(batch_images, run.augment_gen, progress, indices)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        world.average_gradients(task)
+        task.before_optimizer_step(progress)
+        optimizer.step()
+        task.after_optimizer_step(progress)
+        at.step, at.batch = at.step + 1, at.batch + 1
+        run.keep_numbers(at, lr, out)
+        epoch_done = at.batch == run.steps_per_epoch
+        if at.step % LOG_EVERY == 0 or epoch_done:
+            run.log(at)
+        if epoch_done and not run.broken:  # the checkpoint must hold finite weights
+            run.end_epoch(at)
+    return run.ending(reason, at)
 
-    # The same task in every process: same seed, then rank 0's weights copied to all.
+
+class Training:
+    """A run in progress: its task, optimiser, generators and clock, the steps whose numbers are still on the
+    device, and the decisions the loop leaves to it: why to stop, an epoch's start and end, the run's end."""
+
+    def __init__(self, cfg, data: ImageDataset, device: torch.device, job: Job, world: World,
+                 elapsed_before: float):
+        self.cfg, self.device, self.job, self.world = cfg, device, job, world
+        self.clock = Clock(cfg.max_minutes, elapsed_before)
+        self.task, self.optimizer = build(cfg, device, world)
+        self.order_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, ORDER))  # alike everywhere
+        self.augment_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, AUGMENT, world.rank))
+        self.images = data.pretrain_images.to(device)  # uint8, the whole set: batches are cut on the device
+        self.steps_per_epoch = len(self.images) // cfg.batch_size
+        self.total = self.schedule_total = self.steps_per_epoch * cfg.epochs
+        self.evaluate = OnlineEvaluation(data, cfg.seed, device) if world.main else None
+        self.pending: list[tuple[dict, list[str], torch.Tensor]] = []  # steps whose numbers are on the device
+        self.images_seen, self.first_step = 0, 0
+        self.broken: str | None = None  # what the numbers said when a loss was not finite
+
+    def begin(self, saved: TrainingState | None, weights: dict[str, torch.Tensor] | None) -> Position:
+        """Where the first step starts: a new run's evaluation at step 0, or the checkpoint's weights, optimiser
+        and generators; then the clock's setup, and the epoch's start where it has not started."""
+        if saved is None:
+            at = Position(0, 1, 0, None)
+            self.report_evaluation(at)
+        else:
+            load_into(self.task, weights, "the checkpoint")
+            at = self.restore(saved)
+        self.first_step, self.clock.setup = at.step, self.clock.running()
+        if at.order is None:  # a new epoch; a checkpointed one goes on in its own order
+            self.start_epoch(at)
+        return at
+
+    def restore(self, saved: TrainingState) -> Position:
+        """Optimiser state and random generators as the checkpoint left them; where to go on from. The
+        checkpoint holds rank 0's generators: the other processes of a distributed run draw new augmentations,
+        seeded by the seed, their rank and the step."""
+        self.optimizer.load_state_dict({"state": saved.optimizer,
+                                        "param_groups": self.optimizer.state_dict()["param_groups"]})
+        self.order_gen.set_state(saved.generators["order"])
+        if self.world.main:
+            self.augment_gen.set_state(saved.generators["augment"])
+        else:
+            self.augment_gen.manual_seed(seed_for(self.cfg.seed, AUGMENT, self.world.rank, saved.step))
+        if saved.batch == self.steps_per_epoch:  # saved at an epoch's end: the next one starts afresh
+            return Position(saved.step, saved.epoch + 1, 0, None)
+        return Position(saved.step, saved.epoch, saved.batch, saved.order.to(self.device))
+
+    def why_stop(self, at: Position) -> str | None:
+        """Why the run stops before its next step, or None: it goes on (after any pause)."""
+        if self.broken:
+            return NOT_FINITE
+        if at.step >= self.total:
+            return THE_END
+        self.clock.paused += self.job.wait_while_paused()
+        if self.job.stop_requested():
+            return STOP_ASKED
+        budget_due = self.clock.budget is not None and at.step > self.first_step and at.step % LOG_EVERY == 0
+        if budget_due and self.out_of_time(at):
+            return OUT_OF_TIME
+        return None
+
+    def out_of_time(self, at: Position) -> bool:
+        """Whether the time budget is spent; if not, the schedule shrinks to the steps that fit in it."""
+        # Rank 0's clock for all processes: they must end, and set the learning rate, alike.
+        used, evaluation = self.world.from_main(
+            [self.clock.running(), self.evaluate.last_seconds() if self.evaluate else 0.0], self.device)
+        left = self.clock.budget - used - evaluation  # the last evaluation must fit too
+        if left > 0:
+            pace = (used - self.clock.setup) / (at.step - self.first_step)
+            self.schedule_total = min(self.total, at.step + 1 + int(left / pace))
+        return left <= 0
+
+    def start_epoch(self, at: Position) -> None:
+        self.task.on_epoch_start(Progress(at.step, self.total, at.epoch, self.cfg.epochs), self.embed_dataset)
+        self.world.copy_from_main(self.task)  # what the hook computed may differ between processes: rank 0's
+        at.order = torch.randperm(len(self.images), generator=self.order_gen, device=self.device)
+
+    def end_epoch(self, at: Position) -> None:
+        """The online evaluation and a checkpoint; then the next epoch, unless this was the last."""
+        self.report_evaluation(at, last=at.epoch == self.cfg.epochs)
+        self.job.save_checkpoint(self.task, self.checkpoint(at), epoch_end=True)
+        if at.step < self.total:
+            at.epoch, at.batch, at.order = at.epoch + 1, 0, None
+            self.start_epoch(at)
+
+    def ending(self, reason: str, at: Position) -> Ending:
+        """How the run ended; a checkpoint where it stopped within an epoch."""
+        self.log(at)  # the steps since the last read: one of their losses may not be finite
+        if self.broken:  # no checkpoint: the weights may be broken, and the last good one stays
+            return Ending("failed", self.broken)
+        if reason == THE_END:  # the last epoch's end has just written the checkpoint
+            return Ending("finished", f"finished {self.cfg.epochs} epochs in {self.clock.wall():.0f} s")
+        if reason == OUT_OF_TIME and at.batch:  # at batch 0 an epoch's end has just evaluated this very step
+            self.report_evaluation(at, last=True)
+        self.job.save_checkpoint(self.task, self.checkpoint(at))
+        if reason == STOP_ASKED:
+            return Ending("stopped", f"stopped at step {at.step} of {self.total}")
+        return Ending("finished", f"the {self.cfg.max_minutes:g}-minute time budget ended the run at step "
+                                  f"{at.step} of {self.total}")
+
+    def log(self, at: Position) -> None:
+        """Hand the pending steps to the job; `broken` says so if a loss was not finite."""
+        if not self.pending:
+            return
+        seconds = self.clock.training()
+        speed = self.images_seen / max(seconds, 1e-9)
+        records, self.broken = read_numbers(self.pending, self.world, speed)
+        self.pending.clear()
+        eta = (self.total - at.step) * self.cfg.batch_size / speed if speed else None
+        if self.clock.budget is not None and eta is not None:
+            eta = min(eta, self.clock.budget - self.clock.running())
+        self.job.logged(records, step=at.step, epoch=at.epoch, images_per_second=speed, eta_seconds=eta,
+                        elapsed_seconds=self.clock.before + seconds, gpu_memory_gb=gpu_memory_gb(self.device))
+
+    def keep_numbers(self, at: Position, lr: float, out: StepOutput) -> None:
+        """A step's record and numbers, left on the device until the next log."""
+        self.images_seen += self.cfg.batch_size
+        self.pending.append(({"step": at.step, "epoch": at.epoch, "lr": lr}, list(out.metrics), numbers_of(out)))
+
+    def report_evaluation(self, at: Position, last: bool = False) -> None:
+        if self.evaluate is not None:
+            self.job.evaluated(self.evaluate(self.task, at.epoch, at.step, last))
+
+    def checkpoint(self, at: Position) -> TrainingState:
+        """Where the run stands now: everything going on from it needs."""
+        return TrainingState(at.step, at.epoch, at.batch, at.order, self.optimizer.state_dict()["state"],
+                             generator_states(self.augment_gen, self.order_gen))
+
+    def embed_dataset(self, transform=None) -> torch.Tensor:
+        return embed(self.task, self.images, self.device, batch_size=256, normalize=False, transform=transform)
+
+
+def build(cfg, device: torch.device, world: World) -> tuple[PretextTask, torch.optim.Optimizer]:
+    """The task and its optimiser. The same task in every process: same seed, then rank 0's weights copied to
+    all."""
     task = build_task(cfg.task, cfg.encoder, cfg.seed, **cfg.task_params).to(device)
     # torch's SyncBatchNorm runs on GPUs only: CPU processes normalise over their own share.
     if world.size > 1 and device.type == "cuda" and task.sync_batchnorm:
@@ -77,108 +265,8 @@ def train(cfg, data: ImageDataset, device: torch.device, job, world: World = Wor
         task.encoder.compile()  # in place: the state dict keeps its names
     groups = task.param_groups(cfg.weight_decay)
     if cfg.optimizer == "sgd":
-        optimizer = torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9)
-    else:
-        optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
-    order_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, ORDER))  # the same in every process
-    augment_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, AUGMENT, world.rank))  # its own
-
-    images = data.pretrain_images.to(device)  # uint8, the whole set: batches are cut on the device
-    batch_size, steps_per_epoch = cfg.batch_size, len(images) // cfg.batch_size
-    total = steps_per_epoch * cfg.epochs
-    evaluate = OnlineEvaluation(data, cfg.seed, device) if world.main else None
-
-    def report_evaluation(epoch, step, last=False):
-        if evaluate is not None:
-            job.evaluated(evaluate(task, epoch, step, last))
-
-    if resumed is None:
-        step, first_epoch, first_batch, order = 0, 1, 0, None
-        report_evaluation(0, 0)
-    else:
-        load_into(task, weights, "the checkpoint")
-        step, first_epoch, first_batch, order = restore(resumed, optimizer, augment_gen, order_gen,
-                                                        steps_per_epoch, world, cfg.seed)
-    evaluated_at = step if resumed is None or resumed.batch == steps_per_epoch else None
-
-    def checkpoint(batches_done):  # where the run stands now: everything a resume needs
-        return TrainingState(step, epoch, batches_done, order, optimizer.state_dict()["state"],
-                             generator_states(augment_gen, order_gen))
-
-    def embed_dataset(transform=None):
-        return embed(task, images, device, batch_size=256, normalize=False, transform=transform)
-
-    pending: list[tuple[dict, list[str], torch.Tensor]] = []  # steps whose numbers are still on the device
-    first_step, schedule_total, images_seen = step, total, 0
-    setup_seconds = time.perf_counter() - began
-
-    def log() -> str | None:
-        """Hand the pending steps to the job; a message if a loss was not finite."""
-        if not pending:
-            return None
-        seconds = time.perf_counter() - began - paused - setup_seconds
-        speed = images_seen / max(seconds, 1e-9)
-        records, broken = read_numbers(pending, world, speed)
-        pending.clear()
-        eta = (total - step) * batch_size / speed if speed else None
-        if budget is not None and eta is not None:
-            eta = min(eta, budget - (time.perf_counter() - began - paused))
-        job.logged(records, step=step, epoch=epoch, images_per_second=speed, eta_seconds=eta,
-                   elapsed_seconds=elapsed_before + seconds, gpu_memory_gb=gpu_memory_gb(device))
-        return broken
-
-    for epoch in range(first_epoch, cfg.epochs + 1):
-        if order is None:  # a new epoch; a resumed one goes on in its own order
-            task.on_epoch_start(Progress(step, total, epoch, cfg.epochs), embed_dataset)
-            world.copy_from_main(task)  # what the hook computed may differ between processes: rank 0's for all
-            order = torch.randperm(len(images), generator=order_gen, device=device)
-        for batch in range(first_batch, steps_per_epoch):
-            paused += job.wait_while_paused()
-            if job.stop_requested():
-                if broken := log():
-                    return Ending("failed", broken)
-                return Ending("stopped", f"stopped at step {step} of {total}", task, checkpoint(batch))
-            if budget is not None and step > first_step and step % LOG_EVERY == 0:
-                # Rank 0's clock for all processes: they must end, and set the learning rate, alike.
-                used, evaluation = world.from_main([time.perf_counter() - began - paused,
-                                                    evaluate.last_seconds() if evaluate else 0.0], device)
-                left = budget - used - evaluation  # the last evaluation must fit too
-                if left <= 0:
-                    if broken := log():
-                        return Ending("failed", broken)
-                    if evaluated_at != step:
-                        report_evaluation(epoch, step, last=True)
-                    return Ending("finished", f"the {cfg.max_minutes:g}-minute time budget ended the run at "
-                                  f"step {step} of {total}", task, checkpoint(batch))
-                pace = (used - setup_seconds) / (step - first_step)  # the schedule shrinks to the steps that fit
-                schedule_total = min(total, step + 1 + int(left / pace))
-
-            progress = Progress(step, total, epoch, cfg.epochs)
-            lr = learning_rate_at(step, schedule_total, cfg.learning_rate)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            indices = world.share(order[batch * batch_size:(batch + 1) * batch_size])
-            batch_images = images[indices].float().div_(255).contiguous(memory_format=torch.channels_last)
-            out = task.training_step(batch_images, augment_gen, progress, indices)
-            optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
-            world.average_gradients(task)
-            task.before_optimizer_step(progress)
-            optimizer.step()
-            task.after_optimizer_step(progress)
-            step += 1
-            images_seen += batch_size
-            pending.append(({"step": step, "epoch": epoch, "lr": lr}, list(out.metrics), numbers_of(out)))
-            if step % LOG_EVERY == 0 and (broken := log()):
-                return Ending("failed", broken)
-
-        if broken := log():  # before the checkpoint: it must hold finite weights
-            return Ending("failed", broken)
-        report_evaluation(epoch, step, last=epoch == cfg.epochs)
-        evaluated_at = step
-        job.save(task, checkpoint(steps_per_epoch), epoch_end=True)
-        first_batch, order = 0, None
-    return Ending("finished", f"finished {cfg.epochs} epochs in {elapsed_before + time.perf_counter() - began:.0f} s")
+        return task, torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9)
+    return task, torch.optim.AdamW(groups, lr=cfg.learning_rate)
 
 
 def encode_in_bfloat16(encoder: torch.nn.Module, device: torch.device) -> None:
@@ -194,54 +282,6 @@ def encode_in_bfloat16(encoder: torch.nn.Module, device: torch.device) -> None:
     encoder.forward = forward_in_bfloat16
 
 
-def numbers_of(out: StepOutput) -> torch.Tensor:
-    """A step's loss and metrics in one tensor on the device, where they stay until the next log."""
-    device = out.loss.device
-    return torch.stack([out.loss.detach().float(),
-                        *(torch.as_tensor(value, device=device).detach().float() for value in out.metrics.values())])
-
-
-def read_numbers(pending: list[tuple[dict, list[str], torch.Tensor]], world: World,
-                 speed: float) -> tuple[list[dict], str | None]:
-    """The pending steps' records with their loss and metrics, read from the device in one go (averaged over the
-    processes: the global batch's), up to the first loss that is not finite; and then a message saying so."""
-    numbers = world.average(torch.cat([row for _, _, row in pending])).tolist()  # the one wait for the device
-    records = []
-    for (record, names, _), row in zip(pending, split(numbers, [len(row) for _, _, row in pending])):
-        loss = row[0]
-        if not math.isfinite(loss):
-            return records, (f"the loss became {loss} at step {record['step'] - 1}: training stopped and the last "
-                             "good checkpoint was kept. Try a lower learning rate.")
-        records.append({**record, "loss": loss, "images_per_second": speed, **dict(zip(names, row[1:]))})
-    return records, None
-
-
-def split(values: list, lengths: list[int]) -> list[list]:
-    starts = [sum(lengths[:i]) for i in range(len(lengths))]
-    return [values[start:start + length] for start, length in zip(starts, lengths)]
-
-
-def gpu_memory_gb(device: torch.device) -> float | None:
-    """The most GPU memory the run has held so far, in GiB; None on a CPU."""
-    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-
-
 def generator_states(augment: torch.Generator, order: torch.Generator) -> dict[str, torch.Tensor]:
     """The states of the random generators training draws from."""
     return {"augment": augment.get_state(), "order": order.get_state()}
-
-
-def restore(resumed: TrainingState, optimizer, augment_gen, order_gen, steps_per_epoch, world: World, seed: int):
-    """Optimiser state and random generators as the checkpoint left them; the step, epoch, batch and image order
-    to go on from. The checkpoint holds rank 0's generators: the other processes of a distributed run draw new
-    augmentations, seeded by the seed, their rank and the step."""
-    optimizer.load_state_dict({"state": resumed.optimizer, "param_groups": optimizer.state_dict()["param_groups"]})
-    states = resumed.generators
-    order_gen.set_state(states["order"])
-    if world.main:
-        augment_gen.set_state(states["augment"])
-    else:
-        augment_gen.manual_seed(seed_for(seed, AUGMENT, world.rank, resumed.step))
-    if resumed.batch == steps_per_epoch:  # saved at an epoch's end: the next one starts afresh
-        return resumed.step, resumed.epoch + 1, 0, None
-    return resumed.step, resumed.epoch, resumed.batch, resumed.order.to(augment_gen.device)

@@ -85,6 +85,12 @@ class TrainConfig:
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_json(cls, saved: dict) -> "TrainConfig":
+        """The settings a run folder's config.json holds (besides them, what the run resolved: its encoder)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in saved.items() if name in names})
+
 
 def default_encoder(task: str, device: torch.device) -> str:
     """The encoder a task trains where the user names none: its own (MAE's ViT), else its data kind's."""
