@@ -2,7 +2,7 @@
 
 import argparse
 
-from workbench.cli import add_serve_arguments, serve_options
+from workbench.cli.serve import add_serve_arguments, serve_options
 from workbench.ui.app import serve
 
 if __name__ == "__main__":

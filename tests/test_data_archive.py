@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workbench.cli import _Parser, add_serve_arguments, serve_options
+from workbench.cli.common import Parser
+from workbench.cli.serve import add_serve_arguments, serve_options
 from workbench.data import DataError, load_dataset
 from workbench.data.archive import unpack_zip
 from workbench.data.roots import allowed_spec, check_allowed
@@ -84,7 +85,7 @@ def test_paths_outside_the_data_roots_are_refused(tmp_path):
 
 
 def _serve_args(*argv):
-    parser = _Parser(prog="launch.py")
+    parser = Parser(prog="launch.py")
     add_serve_arguments(parser)
     return parser.parse_args(argv)
 
