@@ -2,11 +2,13 @@
 
     data_section      1 · Data
     task_section      2 · Pretext task, 3 · What the model sees
-    training_section  4 · Pretrain (and the runs of this app)
-    inspect           5 · Inspect the representation
+    training_section  4 · Pretrain (and the runs of this app; live_view.py: its status, plots and runs table)
+    inspect/          5 · Inspect the representation, one module per panel
 
 Each section lays out and wires its own components; what they share is a `PageState` (state.py) and the few
-components one section hands the next (the data choice, the task and its parameters).
+components one section hands the next (the data choice, the task and its parameters). A handler takes its
+inputs as one dict, by the name of the setting each holds, and a user's error reaches the page as a message
+(errors.py).
 """
 
 import os
@@ -23,11 +25,11 @@ import gradio as gr  # noqa: E402
 
 from ..evaluation.umap import warm_up_umap  # noqa: E402
 from ..engine.job import JobManager  # noqa: E402
-from .data_section import build_data  # noqa: E402
-from .inspect import build_inspection  # noqa: E402
+from .data_section import build_data_section  # noqa: E402
+from .inspect import build_inspection_section  # noqa: E402
 from .state import PageState  # noqa: E402
-from .task_section import build_task  # noqa: E402
-from .training_section import build_training  # noqa: E402
+from .task_section import build_task_section  # noqa: E402
+from .training_section import build_training_section  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -36,11 +38,10 @@ def build_app(state: PageState) -> gr.Blocks:
     with gr.Blocks(title="SSL Workbench") as demo:
         gr.Markdown("# SSL Workbench\nInvent a pretext task whose labels come from the data itself, learn a "
                     "representation by solving it, then see how well it serves with few labels.")
-        data = build_data(demo, state)
-        task = build_task(demo, state, data)
-        saved_run = build_training(demo, state, data, task)
-        gr.Markdown("## 5 · Inspect the representation")
-        build_inspection(demo, state, saved_run)
+        data = build_data_section(demo, state)
+        task = build_task_section(demo, state, data)
+        saved_run = build_training_section(demo, state, data, task)
+        build_inspection_section(demo, state, saved_run)
     for event in demo.fns.values():
         event.fn = in_a_thread_of_its_own(event.fn)
     return demo

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..data import IMAGE_SIZES, TEST_FRACTION, DataError, available_builtins, load_dataset
+from ..data import IMAGE_SIZES, available_builtins, load_dataset
 from ..data.archive import unpack_zip
 from ..data.check import check_folder, check_markdown
+from ..data.kinds import picture
 from ..data.roots import allowed_spec
 from ..data.torchvision_sets import SETS, parse_spec
-from ..data.kinds import picture
 from ..engine.settings import TrainConfig, preset_data
+from .errors import USER_ERRORS, shows_user_errors, warning
 from .state import PageState
 
 SAMPLES_PER_CLASS, CLASSES_SHOWN = 2, 20
@@ -33,8 +34,21 @@ class DataControls:
     test_fraction: gr.Slider
 
     @property
-    def inputs(self) -> list:
-        return [self.data, self.image_size, self.grayscale, self.test_fraction]
+    def options(self) -> dict:
+        """How the data is read: the controls by the name of the setting each holds (TrainConfig's), for an
+        event's `inputs_kwargs`."""
+        return {"image_size": self.image_size, "grayscale": self.grayscale, "test_fraction": self.test_fraction}
+
+    @property
+    def inputs(self) -> dict:
+        """The data choice, then how it is read."""
+        return {"data": self.data, **self.options}
+
+
+def read_options(chosen: dict) -> dict:
+    """How the page's values ask for the data to be read, typed as the data sets take it."""
+    return dict(image_size=int(chosen["image_size"]), grayscale=bool(chosen["grayscale"]),
+                test_fraction=float(chosen["test_fraction"]))
 
 
 def checked_spec(state: PageState, spec: str) -> str:
@@ -42,12 +56,11 @@ def checked_spec(state: PageState, spec: str) -> str:
     return allowed_spec(spec, (*state.data_roots, state.uploads), available_builtins())
 
 
-def describe_data(state: PageState, spec: str, image_size=32, grayscale=False, test_fraction=TEST_FRACTION,
-                  download=False):
+def describe_data(state: PageState, spec: str, options: dict, download=False):
     """The data set's summary — for a folder, the whole check report (classes, sizes, modes, every file skipped
-    and why) — and a gallery of samples of each class. `download`: fetch a torchvision set that is not on disk."""
+    and why) — and a gallery of samples of each class. `options`: how it is read (`read_options`); `download`:
+    fetch a torchvision set that is not on disk."""
     spec = checked_spec(state, spec)
-    options = dict(image_size=int(image_size), grayscale=bool(grayscale), test_fraction=float(test_fraction))
     data = load_dataset(spec, **options, download=bool(download) and parse_spec(spec) is not None)
     gallery = []
     for c, name in enumerate(data.class_names[:CLASSES_SHOWN]):
@@ -60,10 +73,18 @@ def describe_data(state: PageState, spec: str, image_size=32, grayscale=False, t
     return data.describe() + "".join(f"\n- {note}" for note in data.notes[:10]), gallery
 
 
-def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
+def unpacked_upload(state: PageState, zip_file: str) -> Path:
+    """The uploaded zip, unpacked safely into a new folder of its own in the app's uploads folder."""
+    stem = re.sub(r"[^\w.-]+", "_", Path(zip_file).stem)[:60] or "upload"
+    target, n = state.uploads / stem, 2
+    while target.exists():
+        target, n = state.uploads / f"{stem}-{n}", n + 1
+    return unpack_zip(zip_file, target)
+
+
+def build_data_section(demo: gr.Blocks, state: PageState) -> DataControls:
     """Lay out section 1 and wire it."""
     gr.Markdown("## 1 · Data")
-    torchvision_names = ", ".join(SETS)
     with gr.Row():
         with gr.Column(scale=3):
             data = gr.Dropdown([(label, name) for name, label in available_builtins().items()],
@@ -71,7 +92,7 @@ def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
                                elem_id="data",
                                info=f"A built-in set; the path of a folder of images (one sub-folder per class, or "
                                     f"flat: unlabelled); or NAME:ROOT for a torchvision set under ROOT "
-                                    f"({torchvision_names}).")
+                                    f"({', '.join(SETS)}).")
             upload = gr.File(label="…or upload a zip of images", file_types=[".zip"], type="filepath",
                              elem_id="data-zip", height=120)
         data_info = gr.Markdown(elem_id="data-info")
@@ -89,30 +110,21 @@ def build_data(demo: gr.Blocks, state: PageState) -> DataControls:
                          allow_preview=False)
     controls = DataControls(data, image_size, grayscale, test_fraction)
 
-    def show_data(spec, size, grey, held_out, fetch):
+    def show_data(**chosen):
         try:
-            return describe_data(state, spec, size, grey, held_out, fetch)
-        except DataError as error:
-            gr.Warning(str(error))
-            return f"⚠️ {error}", []
+            return describe_data(state, chosen["data"], read_options(chosen), chosen["download"])
+        except USER_ERRORS as error:
+            return warning(error), []
 
+    @shows_user_errors
     def unpack(zip_file):
-        """The uploaded zip, unpacked into a folder of its own, becomes the data choice."""
-        if not zip_file:
-            return gr.skip()
-        stem = re.sub(r"[^\w.-]+", "_", Path(zip_file).stem)[:60] or "upload"
-        target, n = state.uploads / stem, 2
-        while target.exists():
-            target, n = state.uploads / f"{stem}-{n}", n + 1
-        try:
-            folder = unpack_zip(zip_file, target)
-        except DataError as error:
-            raise gr.Error(str(error))
-        return str(folder)
+        """The uploaded zip becomes the data choice."""
+        return str(unpacked_upload(state, zip_file)) if zip_file else gr.skip()
 
-    shown_inputs = [*controls.inputs, download]
-    for control in shown_inputs:
-        control.change(show_data, shown_inputs, [data_info, samples], api_name="data" if control is data else False)
+    shown_inputs = {**controls.inputs, "download": download}
+    for control in shown_inputs.values():
+        control.change(show_data, inputs_kwargs=shown_inputs, outputs=[data_info, samples],
+                       api_name="data" if control is data else False)
     upload.upload(unpack, upload, data, api_name="upload_zip")
-    demo.load(show_data, shown_inputs, [data_info, samples], api_name=False)
+    demo.load(show_data, inputs_kwargs=shown_inputs, outputs=[data_info, samples], api_name=False)
     return controls

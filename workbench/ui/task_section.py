@@ -11,11 +11,13 @@ from typing import Callable
 import gradio as gr
 import torch
 
-from ..data import DEFAULT_DATA, DataError, available_builtins
+from ..data import DEFAULT_DATA, available_builtins
+from ..engine.settings import TrainConfig, preset_data, task_defaults
+from ..inspection.answers import answering_run
 from ..inspection.preview import task_preview
 from ..tasks import explanation, list_tasks, task_class
-from ..engine.settings import TrainConfig, preset_data, task_defaults
-from .data_section import DataControls, checked_spec
+from .data_section import DataControls, checked_spec, read_options
+from .errors import USER_ERRORS, warning
 from .state import PageState
 
 
@@ -55,23 +57,63 @@ def control_for(spec, value):
     return gr.Number(value, label=label, info=meta["help"], precision=precision)
 
 
-def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskControls:
+def parameter_controls(tasks) -> tuple[dict, list]:
+    """Every task's controls at its defaults on its preset's data, in a group of its own shown only while that
+    task is chosen: ({(task, parameter): control}, the groups in the order of `tasks`)."""
+    controls, groups = {}, []
+    for info in tasks:
+        defaults = task_defaults(info.name, preset_data(info.name))
+        with gr.Group(visible=info.name == TrainConfig.task) as group:
+            for spec in fields(task_class(info.name).Params):
+                controls[info.name, spec.name] = control_for(spec, defaults[spec.name])
+        groups.append(group)
+    return controls, groups
+
+
+def follow_preset_data(task_name, spec, last_task):
+    """A task whose preset names its data (colorization: Painted shapes) takes the data box from Shapes; the
+    next task gives it back. Any other choice of data stays the user's."""
+    wanted, before = preset_data(task_name), preset_data(last_task)
+    if spec == before and wanted != spec and DEFAULT_DATA in (spec, wanted):
+        title = {name: label.split(" — ")[0] for name, label in available_builtins().items()}
+        gr.Info(f"Data: {title[wanted]}, which {task_class(task_name).info.title.split(' — ')[0]} trains on"
+                if wanted != DEFAULT_DATA else f"Data: back to {title[wanted]}")
+        return wanted, task_name
+    return gr.skip(), task_name
+
+
+def task_shown(task_name, spec, tasks, controls) -> list:
+    """The card, the task's controls at their defaults on this data (the other tasks' left alone), its group
+    alone visible, and the same values as the dict."""
+    defaults = task_defaults(task_name, spec)
+    values = [defaults[name] if owner == task_name else gr.skip() for owner, name in controls]
+    visible = [gr.Group(visible=t.name == task_name) for t in tasks]
+    return [card_markdown(task_name), defaults, *visible, *values]
+
+
+def preview_picture(state: PageState, chosen: dict):
+    """What training feeds the model — and, once the current run of this task on this data, read as it reads
+    it, has a checkpoint, what the model answers (`answering_run`; redrawn at each epoch's checkpoint while it
+    trains). None, with a warning, for data or parameters it cannot draw."""
+    try:
+        spec, options = checked_spec(state, chosen["data"]), read_options(chosen)
+        run_dir = answering_run(state.manager.current, chosen["task"], spec, options["image_size"],
+                                options["grayscale"])
+        return task_preview(spec, chosen["task"], chosen["params"] or {}, chosen["seed"], run_dir, **options)
+    except USER_ERRORS as error:
+        warning(error)
+        return None
+
+
+def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskControls:
     """Lay out sections 2 and 3 and wire them; `read` is section 1's data choice and how it is read."""
-    data = read.data
     tasks = list_tasks()
     gr.Markdown("## 2 · Pretext task")
     with gr.Row():
         with gr.Column(scale=1):
             task = gr.Dropdown([(t.title, t.name) for t in tasks], value=TrainConfig.task, label="Task",
                                elem_id="task")
-            controls = {}  # (task, parameter) → its control
-            groups = []
-            for info in tasks:
-                defaults = task_defaults(info.name, preset_data(info.name))
-                with gr.Group(visible=info.name == TrainConfig.task) as group:
-                    for spec in fields(task_class(info.name).Params):
-                        controls[info.name, spec.name] = control_for(spec, defaults[spec.name])
-                groups.append(group)
+            controls, groups = parameter_controls(tasks)
             # The chosen task's parameters; {} (an API call that names none) means the task's defaults.
             params = gr.JSON({}, visible=False, elem_id="params")
         task_card = gr.Markdown(elem_id="task-card")
@@ -83,66 +125,29 @@ def build_task(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskCon
     preview = gr.Image(label="Inputs and targets, drawn by the training code", type="numpy", format="png",
                        interactive=False, elem_id="preview", buttons=["download"])
 
-    def follow_preset_data(task_name, spec, last_task):
-        """A task whose preset names its data (colorization: Painted shapes) takes the data box from Shapes; the
-        next task gives it back. Any other choice of data stays the user's."""
-        wanted, before = preset_data(task_name), preset_data(last_task)
-        if spec == before and wanted != spec and DEFAULT_DATA in (spec, wanted):
-            title = {name: label.split(" — ")[0] for name, label in available_builtins().items()}
-            gr.Info(f"Data: {title[wanted]}, which {task_class(task_name).info.title.split(' — ')[0]} trains on"
-                    if wanted != DEFAULT_DATA else f"Data: back to {title[wanted]}")
-            return wanted, task_name
-        return gr.skip(), task_name
-
     def show_task(task_name, spec):
-        """The card, the task's controls at their defaults on this data, and the same values as the dict."""
-        defaults = task_defaults(task_name, spec)
-        values = [defaults[name] if owner == task_name else gr.skip() for owner, name in controls]
-        visible = [gr.Group(visible=t.name == task_name) for t in tasks]
-        return [card_markdown(task_name), defaults, *visible, *values]
+        return task_shown(task_name, spec, tasks, controls)
 
-    def draw_preview(spec, task_name, seed, values, size, grey, held_out):
-        """What training feeds the model — and, once the current run of this task on this data, read as it
-        reads it, has a checkpoint, what the model answers (redrawn at each epoch's checkpoint while it trains).
-        A run on other data answers nothing here: a model trained on Painted shapes would paint digits in its
-        shapes' colours, and MAE's ViT cannot read images of another size."""
-        run = state.manager.current
-        try:
-            spec = checked_spec(state, spec)
-            trained = (run is not None and run.config.task == task_name and run.config.data == spec
-                       and (run.config.image_size, run.config.grayscale) == (int(size), bool(grey))
-                       and (run.out_dir / "model.safetensors").exists())
-            return task_preview(spec, task_name, values or {}, seed,
-                                run.out_dir if trained else None, image_size=int(size), grayscale=bool(grey),
-                                test_fraction=float(held_out))
-        except (DataError, ValueError) as error:
-            gr.Warning(str(error))
-            return None
+    def draw_preview(**chosen):
+        return preview_picture(state, chosen)
 
     def set_param(name):
         return lambda values, value: {**(values or {}), name: value}
 
-    preview_inputs = [data, task, preview_seed, params, read.image_size, read.grayscale, read.test_fraction]
+    preview_inputs = {"data": read.data, "task": task, "seed": preview_seed, "params": params, **read.options}
     card_outputs = [task_card, params, *groups, *controls.values()]
+    redraw = dict(fn=draw_preview, inputs_kwargs=preview_inputs, outputs=preview, api_name=False)  # off the API
     # A new task or data set sets the controls to their defaults there, then redraws the preview once; a
     # control the user moves writes its value into the dict and redraws at once (.input: not fired by the
     # programmatic updates of show_task).
     last_task = gr.State(TrainConfig.task)
-    task.change(follow_preset_data, [task, data, last_task], [data, last_task], api_name=False).then(
-        show_task, [task, data], card_outputs, api_name="task").then(draw_preview, preview_inputs, preview,
-                                                                     api_name=False)
-    data.change(show_task, [task, data], card_outputs, api_name=False).then(
-        draw_preview, preview_inputs, preview, api_name=False)
-    demo.load(show_task, [task, data], card_outputs, api_name=False).then(
-        draw_preview, preview_inputs, preview, api_name=False)
-    redraw_button.click(draw_preview, preview_inputs, preview, api_name="preview")
+    task.change(follow_preset_data, [task, read.data, last_task], [read.data, last_task], api_name=False).then(
+        show_task, [task, read.data], card_outputs, api_name="task").then(**redraw)
+    read.data.change(show_task, [task, read.data], card_outputs, api_name=False).then(**redraw)
+    demo.load(show_task, [task, read.data], card_outputs, api_name=False).then(**redraw)
+    redraw_button.click(draw_preview, inputs_kwargs=preview_inputs, outputs=preview, api_name="preview")
     for option in (read.image_size, read.grayscale):  # the preview shows the images as training will read them
-        option.change(draw_preview, preview_inputs, preview, api_name=False)
+        option.change(**redraw)
     for (_, name), control in controls.items():
-        control.input(set_param(name), [params, control], params, api_name=False).then(
-            draw_preview, preview_inputs, preview, api_name=False)
-
-    def redraw_preview(event):
-        event(draw_preview, preview_inputs, preview, api_name=False, show_progress="hidden")
-
-    return TaskControls(task, params, redraw_preview)
+        control.input(set_param(name), [params, control], params, api_name=False).then(**redraw)
+    return TaskControls(task, params, lambda event: event(**redraw, show_progress="hidden"))

@@ -1,0 +1,20 @@
+"""Which answers the preview of a task draws: those of the run training now, and only on the images it trained
+on, read as it read them.
+
+A run on other data answers nothing here: a model trained on Painted shapes would paint digits in its shapes'
+colours, and MAE's ViT cannot read images of another size.
+"""
+
+from pathlib import Path
+
+from ..engine.checkpoints import RunFolder
+from ..engine.job import TrainingRun
+
+
+def answering_run(run: TrainingRun | None, task: str, data: str, image_size: int, grayscale: bool) -> Path | None:
+    """The folder of `run` when it trains `task` on `data` read at `image_size` (in grey or not) and has a
+    checkpoint to answer with; else None (the preview shows inputs and targets only)."""
+    trained = (run is not None and run.config.task == task and run.config.data == data
+               and (run.config.image_size, run.config.grayscale) == (image_size, grayscale)
+               and RunFolder(run.out_dir).checkpoint_file.exists())
+    return run.out_dir if trained else None

@@ -1,0 +1,39 @@
+"""Section 5 of the page — inspect a representation: measure it with labels (k-NN, linear probe, label
+efficiency), map it, find an image's neighbours, export it. One module per panel, each laying out and wiring
+its own components; what they share is the run and data picked at the top (`pick.RunPick`). What the section
+shares with the rest of the page is the `PageState` (which runs exist, which one is training) and the run
+picked in the training section's table."""
+
+import gradio as gr
+
+from ...inspection.mapview import PLOTLY_JS
+from ..errors import shows_user_errors
+from ..state import PageState
+from .efficiency import build_efficiency_panel
+from .evolution import build_evolution_panel
+from .export import build_export_panel
+from .map import build_map_panel, map_html
+from .neighbours import build_neighbours_panel
+from .probes import build_probes_panel, measured
+from .pick import build_run_pick
+
+
+def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dropdown) -> None:
+    """Lay out section 5 inside the current Blocks and wire it; a run picked in `saved_run` is opened here."""
+    gr.Markdown("## 5 · Inspect the representation")
+    gr.set_static_paths([PLOTLY_JS])  # that one file of the installed plotly package, for the map's iframe
+    pick = build_run_pick(state, saved_run)
+    probes = build_probes_panel()
+    maps = build_map_panel(state, pick)
+
+    @shows_user_errors
+    def analyse(**chosen):
+        """The probes, then the map: one press measures and draws."""
+        return (*measured(state, chosen), map_html(state, chosen))
+
+    probes.button.click(analyse, inputs_kwargs={**pick.inputs, **probes.inputs, **maps.inputs},
+                        outputs=[*probes.outputs, maps.plot], api_name="analyse")
+    build_evolution_panel(state, pick)
+    build_efficiency_panel(state, pick)
+    build_neighbours_panel(state, pick)
+    build_export_panel(state, pick)
