@@ -10,6 +10,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def port() -> int:
+    """A free port of 127.0.0.1 (tests/tasks has a conftest of its own: `from conftest import` is ambiguous)."""
+    return free_port()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def decoded_images_cache(tmp_path_factory):
     """Decoded folders are cached in a temp folder, not in the home folder of whoever runs the tests (and the

@@ -188,11 +188,9 @@ def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):
     assert "shapes" in info
 
 
-def test_a_page_started_with_auth_lets_in_only_who_gives_the_password(tmp_path):
-    from conftest import free_port
+def test_a_page_started_with_auth_lets_in_only_who_gives_the_password(tmp_path, port):
     from workbench.ui.app import serve
 
-    port = free_port()
     demo = serve(port=port, runs_root=tmp_path / "runs", block=False, auth=("teacher", "s3cret"),
                  data_roots=[tmp_path])
     try:
