@@ -33,12 +33,15 @@ def test_train_then_probe(tmp_path):
     assert config["task_params"]["temperature"] == 0.3 and config["batch_size"] == 128
     assert (run_dir / "model.safetensors").is_file() and (run_dir / "metrics.json").is_file()
 
-    result = workbench("probe", str(run_dir), "--json")
+    # The default fractions, with one draw and short fine-tuning: the default three draws of 150 steps took 110 s
+    # of this test's 125 (tests/test_inspection.py reads the label-efficiency table itself).
+    result = workbench("probe", str(run_dir), "--json", "--draws", "1", "--fine-tune-steps", "20")
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout)
     for key in ("knn_top1", "random_init_knn_top1", "raw_pixels_knn_top1"):
         assert 0.0 <= probe[key] <= 1.0
     assert probe["raw_pixels_knn_top1"] > 0.8  # digits are easy for raw pixels: the probe really ran
+    assert set(probe["label_efficiency"]) == {"0.01", "0.1", "1"}
 
 
 def test_wrong_arguments_get_one_line_and_a_non_zero_exit(tmp_path):
