@@ -53,11 +53,12 @@ def seeded(seed: int):
 
 
 @contextmanager
-def evaluating(module: nn.Module):
+def evaluating(module: nn.Module, training: bool = False):
     """`module` in eval mode (batch-norm statistics, no dropout) inside the block, then back in the mode it was
-    in: a probe or a preview may borrow a model that is training."""
+    in: a probe or a preview may borrow a model that is training. `training=True`: train mode instead (batch
+    statistics), for a look at the model as training sees it."""
     was_training = module.training
-    module.eval()
+    module.train(training)
     try:
         yield module
     finally:

@@ -175,11 +175,8 @@ class GAN(PretextTask):
     def judge_fakes(self, fakes):
         """D's probability "real" for a batch of fakes as training judges them: with the batch statistics of
         the fakes (on copies of the running statistics, which stay those of real images)."""
-        was_training = self.encoder.training
-        self.encoder.train()
-        probabilities = torch.sigmoid(self._discriminate(fakes, frozen=True))
-        self.encoder.train(was_training)
-        return probabilities
+        with evaluating(self.encoder, training=True):
+            return torch.sigmoid(self._discriminate(fakes, frozen=True))
 
     def preview(self, images, gen, predict=False):
         real, _ = self.make_inputs(images, gen)
