@@ -17,7 +17,7 @@ RUN_COLUMNS = ["run", "task", "data", "epochs", "seconds", "k-NN", "started", "s
 # than the server (Gradio's front end walks its whole component tree for each output), on the cores the
 # training needs: polled every second, with the loss redrawn each time, headless Chromium used 9 – 10 s of CPU
 # in 30 s of rotation's preset, and the run trained at ~500 images/s; every 2 s, off the queue, with the loss
-# every 4 s: 3.9 s and ~700 images/s (benchmarks/README.md).
+# every 4 s: 3.9 s and ~700 images/s (benchmarks/JOURNAL.md; benchmarks/page_training.py measures it).
 POLL_EVERY, LOSS_PLOT_EVERY = 2.0, 4.0
 
 
