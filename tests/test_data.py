@@ -32,15 +32,15 @@ def test_every_shape_class_is_drawn_with_a_visible_shape():
 
 def test_raw_pixels_cannot_tell_shapes_apart():
     data = load_dataset("shapes")
-    accuracy = knn_accuracy(raw_pixel_features(data.train_images), data.train_labels,
-                            raw_pixel_features(data.test_images), data.test_labels)
+    accuracy = knn_accuracy(raw_pixel_features(data.train_items), data.train_labels,
+                            raw_pixel_features(data.test_items), data.test_labels)
     assert accuracy < 0.3  # 10 classes: chance is 0.1; colour, not shape, decides the neighbours
 
 
 def test_digits_ship_with_scikit_learn():
     data = load_dataset("digits")
-    assert data.train_images.shape[1:] == (3, 32, 32)
-    assert len(data.train_images) + len(data.test_images) == 1797
+    assert data.train_items.shape[1:] == (3, 32, 32)
+    assert len(data.train_items) + len(data.test_items) == 1797
     assert data.class_names == [str(d) for d in range(10)]
 
 
@@ -58,8 +58,8 @@ def test_folder_of_class_subfolders_loads_and_skips_broken_files(tmp_path):
     (tmp_path / "dogs" / "broken.jpg").write_bytes(b"not an image")
     data = load_dataset(str(tmp_path))
     assert data.class_names == ["cats", "dogs"]
-    assert len(data.train_images) + len(data.test_images) == 10
-    assert data.train_images.shape[1:] == (3, 32, 32)
+    assert len(data.train_items) + len(data.test_items) == 10
+    assert data.train_items.shape[1:] == (3, 32, 32)
     assert any("broken.jpg" in note for note in data.notes)
     assert set(data.test_labels.tolist()) == {0, 1}  # every class is held out for testing
 
@@ -107,14 +107,14 @@ def test_absurd_settings_are_refused_naming_the_value_and_the_range(options, mes
 def test_resolution_grey_and_test_fraction_are_options(tmp_path):
     _write_folder(tmp_path, per_class=10)
     data = load_dataset(str(tmp_path), image_size=48, grayscale=True, test_fraction=0.5)
-    assert data.train_images.shape[1:] == (3, 48, 48)
-    assert (len(data.train_images), len(data.test_images)) == (10, 10)
-    assert torch.equal(data.train_images[:, 0], data.train_images[:, 2])  # grey: three equal channels
+    assert data.train_items.shape[1:] == (3, 48, 48)
+    assert (len(data.train_items), len(data.test_items)) == (10, 10)
+    assert torch.equal(data.train_items[:, 0], data.train_items[:, 2])  # grey: three equal channels
     colour = load_dataset(str(tmp_path), image_size=48)
-    assert not torch.equal(colour.train_images[:, 0], colour.train_images[:, 2])
+    assert not torch.equal(colour.train_items[:, 0], colour.train_items[:, 2])
     assert "50% of every class held out" in _note_for(data, "held out")
     digits = load_dataset("digits", test_fraction=0.5)
-    assert len(digits.test_images) == 360 and "its own train/test split" in _note_for(digits, "test fraction")
+    assert len(digits.test_items) == 360 and "its own train/test split" in _note_for(digits, "test fraction")
 
 
 def test_a_flat_folder_is_unlabelled_and_says_what_works(tmp_path):
@@ -125,7 +125,7 @@ def test_a_flat_folder_is_unlabelled_and_says_what_works(tmp_path):
     data = load_dataset(str(tmp_path))
     assert not data.labelled and data.class_names == ["unlabelled"]
     assert "thumbnails" in _note_for(data, "sub-folder(s) without images")
-    assert (len(data.train_images), len(data.test_images)) == (8, 2)
+    assert (len(data.train_items), len(data.test_items)) == (8, 2)
     assert data.train_labels.eq(0).all() and data.test_labels.eq(0).all()
     assert "probes need labels" in _note_for(data, "flat folder") and "probes need labels" in data.describe()
 
@@ -166,7 +166,7 @@ def test_bad_files_are_skipped_with_reasons_in_words_and_the_rest_loads(tmp_path
     bomb[29:33] = zlib.crc32(bytes(bomb[12:29])).to_bytes(4, "big")  # with a valid checksum
     (dogs / "bomb.png").write_bytes(bytes(bomb))
     data = load_dataset(str(tmp_path))
-    assert len(data.train_images) + len(data.test_images) == 10
+    assert len(data.train_items) + len(data.test_items) == 10
     assert "not an image (the file is text)" in _note_for(data, "notes.png")
     assert "empty file" in _note_for(data, "empty.jpg")
     assert "truncated" in _note_for(data, "cut.png")
@@ -184,7 +184,7 @@ def test_links_out_of_the_folder_are_never_opened_and_hidden_files_are_ignored(t
     (root / "cats" / ".DS_Store").write_bytes(b"\x00")
     data = load_dataset(str(root))
     assert data.class_names == ["cats", "dogs"]
-    assert len(data.train_images) + len(data.test_images) == 10  # the red square was not read
+    assert len(data.train_items) + len(data.test_items) == 10  # the red square was not read
     assert "leads outside" in _note_for(data, "link.png") and "leads outside" in _note_for(data, "birds")
     assert not any("._0.png" in note or "DS_Store" in note for note in data.notes)
 
@@ -202,7 +202,7 @@ def test_train_and_test_folders_are_a_split_not_two_classes(tmp_path):
     _write_folder(tmp_path / "test", per_class=2)
     data = load_dataset(str(tmp_path))
     assert data.class_names == ["cats", "dogs"]
-    assert (len(data.train_images), len(data.test_images)) == (12, 4)
+    assert (len(data.train_items), len(data.test_items)) == (12, 4)
     assert sorted(data.test_labels.tolist()) == [0, 0, 1, 1]
     assert "train/ for training, test/ held out" in _note_for(data, "split")
 
@@ -222,7 +222,7 @@ def test_painted_shapes_are_shapes_in_their_kind_s_colour():
     assert torch.equal(shapes.train_labels, painted.train_labels) and painted.class_names == shapes.class_names
 
     def raw_knn(data):
-        return knn_accuracy(raw_pixel_features(data.train_images), data.train_labels,
-                            raw_pixel_features(data.test_images), data.test_labels)
+        return knn_accuracy(raw_pixel_features(data.train_items), data.train_labels,
+                            raw_pixel_features(data.test_items), data.test_labels)
 
     assert raw_knn(painted) > raw_knn(shapes) + 0.2  # colour now follows the kind

@@ -103,7 +103,7 @@ def test_every_bad_input_gets_a_reason_in_words_and_the_rest_loads(tmp_path):
     bad = make_corpus(tmp_path / "data", tmp_path / "outside")
     data = load_dataset(str(tmp_path / "data"))
     assert data.class_names == ["circles", "squares"]
-    assert len(data.train_images) + len(data.test_images) == READABLE  # nothing outside was read
+    assert len(data.train_items) + len(data.test_items) == READABLE  # nothing outside was read
     for name, reason in bad.items():
         note = next((n for n in data.notes if f"circles/{_shown(name)}:" in n), None)
         assert note is not None and reason in note, (name, data.notes)
@@ -164,17 +164,17 @@ def test_a_second_load_reads_the_disk_cache_and_a_changed_file_is_read_again(tmp
     assert len(decoded) == 8
     workbench.data._load.cache_clear()  # a new process: only the disk cache is left
     again = load_dataset(str(tmp_path))
-    assert len(decoded) == 8 and torch.equal(first.train_images, again.train_images)
+    assert len(decoded) == 8 and torch.equal(first.train_items, again.train_items)
     Image.new("RGB", (36, 40), "white").save(tmp_path / "a" / "0.png")
     changed = load_dataset(str(tmp_path))
     assert len(decoded) == 16
-    assert not torch.equal(torch.cat([first.train_images, first.test_images]),
-                           torch.cat([changed.train_images, changed.test_images]))
+    assert not torch.equal(torch.cat([first.train_items, first.test_items]),
+                           torch.cat([changed.train_items, changed.test_items]))
 
 
 def test_an_unlabelled_run_trains_without_knn_and_probes_ask_for_labels(tmp_path):
     (tmp_path / "photos").mkdir()
-    for i, image in enumerate(load_dataset("shapes").train_images[:60]):
+    for i, image in enumerate(load_dataset("shapes").train_items[:60]):
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / "photos" / f"{i}.png")
     run = TrainingRun(TrainConfig(data=str(tmp_path / "photos"), task="rotation", epochs=1, batch_size=16,
                                   device="cpu", image_size=24), tmp_path / "run")

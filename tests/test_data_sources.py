@@ -55,9 +55,9 @@ def test_fashion_mnist_from_debian_files_is_a_choice_only_when_present(tmp_path,
     train_x, train_y = _write_mnist_files(tmp_path / "fashion-mnist", gzipped=True)
     assert list(available_builtins())[:4] == ["shapes", "painted_shapes", "digits", "fashion_mnist"]
     data = load_dataset("fashion_mnist", image_size=28)
-    assert data.train_images.shape == (30, 3, 28, 28) and data.train_images.dtype == torch.uint8
-    assert len(data.test_images) == 20 and data.class_names[0] == "T-shirt/top"
-    assert torch.equal(data.train_images[:, 1], torch.from_numpy(train_x))  # grey in all three channels, as stored
+    assert data.train_items.shape == (30, 3, 28, 28) and data.train_items.dtype == torch.uint8
+    assert len(data.test_items) == 20 and data.class_names[0] == "T-shirt/top"
+    assert torch.equal(data.train_items[:, 1], torch.from_numpy(train_x))  # grey in all three channels, as stored
     assert data.train_labels.tolist() == train_y.tolist()
     assert load_dataset("fashion_mnist").image_size == 32
 
@@ -97,11 +97,11 @@ def unchecked_files(monkeypatch):
 def test_cifar10_from_a_local_root(tmp_path, unchecked_files):
     batches = _write_cifar10(tmp_path)
     data = load_dataset(f"cifar10:{tmp_path}")
-    assert data.train_images.shape == (20, 3, 32, 32) and data.test_images.shape == (4, 3, 32, 32)
-    assert torch.equal(data.train_images[0], torch.from_numpy(batches["data_batch_1"][0]))  # channels kept apart
+    assert data.train_items.shape == (20, 3, 32, 32) and data.test_items.shape == (4, 3, 32, 32)
+    assert torch.equal(data.train_items[0], torch.from_numpy(batches["data_batch_1"][0]))  # channels kept apart
     assert data.class_names[3] == "cat" and data.train_labels[:4].tolist() == [0, 1, 2, 3]
     small = load_dataset(f"cifar10:{tmp_path}", image_size=16)  # decoded at the chosen resolution
-    assert small.train_images.shape == (20, 3, 16, 16)
+    assert small.train_items.shape == (20, 3, 16, 16)
 
 
 def test_cifar100_reads_its_fine_labels(tmp_path, unchecked_files):
@@ -119,7 +119,7 @@ def test_cifar100_reads_its_fine_labels(tmp_path, unchecked_files):
 def test_mnist_from_its_raw_idx_files(tmp_path):
     train_x, _ = _write_mnist_files(tmp_path / "MNIST" / "raw", gzipped=False)
     data = load_dataset(f"mnist:{tmp_path}", image_size=14)
-    assert data.train_images.shape == (30, 3, 14, 14) and len(data.test_images) == 20
+    assert data.train_items.shape == (30, 3, 14, 14) and len(data.test_items) == 20
     assert data.class_names[0].startswith("0")
 
 
@@ -133,12 +133,12 @@ def test_stl10_pretrains_on_its_unlabelled_split_and_probes_on_the_labelled_ones
             (np.arange(count, dtype=np.uint8) % 10 + 1).tofile(folder / f"{name}_y.bin")  # stored 1-based
     (folder / "class_names.txt").write_text("\n".join(f"class{i}" for i in range(10)))
     data = load_dataset(f"stl10:{tmp_path}", image_size=24)
-    assert data.pretrain_images.shape == (12, 3, 24, 24)  # the 5 labelled training images and 7 unlabelled ones
-    assert torch.equal(data.pretrain_images[:5], data.train_images)
-    assert data.train_labels.tolist() == [0, 1, 2, 3, 4] and len(data.test_images) == 4
+    assert data.pretrain_items.shape == (12, 3, 24, 24)  # the 5 labelled training images and 7 unlabelled ones
+    assert torch.equal(data.pretrain_items[:5], data.train_items)
+    assert data.train_labels.tolist() == [0, 1, 2, 3, 4] and len(data.test_items) == 4
     assert "5 training (12 for pretraining)" in data.describe()
     grey = load_dataset(f"stl10:{tmp_path}", image_size=24, grayscale=True)
-    assert torch.equal(grey.pretrain_images[:5], grey.train_images)
+    assert torch.equal(grey.pretrain_items[:5], grey.train_items)
 
 
 def test_svhn_from_its_mat_files(tmp_path, unchecked_files):
@@ -149,7 +149,7 @@ def test_svhn_from_its_mat_files(tmp_path, unchecked_files):
         savemat(tmp_path / f"{split}_32x32.mat", {"X": rng.integers(0, 256, (32, 32, 3, count), dtype=np.uint8),
                                                   "y": np.array([[10], [1], [2], [3], [4]][:count])})
     data = load_dataset(f"svhn:{tmp_path}")
-    assert data.train_images.shape == (5, 3, 32, 32) and data.train_labels.tolist() == [0, 1, 2, 3, 4]
+    assert data.train_items.shape == (5, 3, 32, 32) and data.train_labels.tolist() == [0, 1, 2, 3, 4]
 
 
 def test_a_missing_or_empty_root_says_where_the_files_go(tmp_path):

@@ -1,5 +1,6 @@
-"""The data sets that need no files from the user: Shapes, Painted shapes and Digits, which ship with the
-workbench, and Fashion-MNIST where Debian's package is installed — their names, descriptions, views and loaders."""
+"""The data sets that need no files from the user: Shapes, Painted shapes, Digits and the Roles stories, which ship
+with the workbench, and Fashion-MNIST and the fortunes where Debian's packages are installed — their names,
+descriptions, views and loaders."""
 
 import torch
 
@@ -7,6 +8,9 @@ from . import fashion
 from .dataset import ImageDataset
 from .pixels import resize_images
 from .shapes import SHAPE_NAMES, generate_shapes
+from .text import fortunes
+from .text.corpus import CLASS_NAMES, generate_roles
+from .text.dataset import TextDataset
 
 DEFAULT_DATA = "shapes"
 BUILTIN = {
@@ -14,10 +18,18 @@ BUILTIN = {
     "painted_shapes": "Painted shapes — the 10 shapes, each kind in its own colour (circles red, rings orange, …), "
                       "as objects in photographs have theirs: colorization's data",
     "digits": "Digits — 1,797 handwritten 8×8 digits from scikit-learn, upscaled",
+    "roles": "Roles (text) — 6,000 generated stories of three animals, labelled by who did what to whom: word "
+             "order decides, a bag of words is at chance",
 }
 INSTALLABLE = {
     "fashion_mnist": "Fashion-MNIST — 70,000 28×28 grey pictures of clothes, 10 classes (Debian's package)",
+    "fortunes": "Fortunes (text) — 5,131 quotations, jokes and definitions in 12 topics, from Debian's fortune "
+                "files: real English, where a bag of words does well",
 }
+INSTALLED = {"fashion_mnist": fashion.installed, "fortunes": fortunes.installed}
+TEXT_BUILTINS = ("roles", "fortunes")
+# The order of the choices: pictures first, then texts, each kind's installable sets after its own.
+ORDER = ("shapes", "painted_shapes", "digits", "fashion_mnist", "roles", "fortunes")
 
 # The joint-embedding views' strengths (fields of tasks.parts.views.ViewParams) that a data set needs beyond the
 # papers' defaults, which assume upright photographs. Shapes: every image is one shape with a random tilt,
@@ -31,7 +43,8 @@ VIEW_PRESETS = {"shapes": SHAPES_VIEWS, "painted_shapes": SHAPES_VIEWS}
 
 def available_builtins() -> dict[str, str]:
     """The built-in choices this machine has, Shapes first (the default): {name: description}."""
-    return {**BUILTIN, **({"fashion_mnist": INSTALLABLE["fashion_mnist"]} if fashion.installed() else {})}
+    return {name: BUILTIN.get(name) or INSTALLABLE[name] for name in ORDER
+            if name in BUILTIN or INSTALLED[name]()}
 
 
 def is_builtin(name: str) -> bool:
@@ -40,15 +53,26 @@ def is_builtin(name: str) -> bool:
 
 
 def builtin_version(name: str) -> str:
-    """What changes when the built-in set's data changes: only Fashion-MNIST's files can."""
-    return fashion.files_version() if name == "fashion_mnist" else ""
+    """What changes when the built-in set's data changes: only the installed packages' files can."""
+    versions = {"fashion_mnist": fashion.files_version, "fortunes": fortunes.files_version}
+    return versions[name]() if name in versions else ""
 
 
-def load_builtin(name: str, image_size: int) -> ImageDataset:
-    """The built-in set `name` at `image_size` pixels, split as it always is."""
+def load_builtin(name: str, image_size: int) -> ImageDataset | TextDataset:
+    """The built-in set `name` at `image_size` pixels (images; texts ignore it), split as it always is."""
+    if name == "roles":
+        return _roles()
+    if name == "fortunes":
+        return fortunes.load_fortunes()
     if name in ("shapes", "painted_shapes"):
         return _shapes(name, image_size)
     return _fashion_mnist(image_size) if name == "fashion_mnist" else _digits(image_size)
+
+
+def _roles() -> TextDataset:
+    _, train_x, train_y = generate_roles(5000, seed=0)
+    _, test_x, test_y = generate_roles(1000, seed=1)
+    return TextDataset("roles", train_x, train_y, test_x, test_y, list(CLASS_NAMES), tokens="words")
 
 
 def _shapes(name: str, image_size: int) -> ImageDataset:

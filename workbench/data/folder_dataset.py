@@ -59,15 +59,15 @@ def load_folder(path: Path, image_size: int, test_fraction: float) -> ImageDatas
         raise DataError(f"{shown(path)} holds fewer than two readable images ({len(train.skipped)} files skipped"
                         f"{': ' + train.skipped[0][1] if train.skipped else ''})")
     if test is not None:
-        (images, labels), (test_images, test_labels), split_note = _given_split(train, test, train_dir, test_dir)
+        (images, labels), (test_items, test_labels), split_note = _given_split(train, test, train_dir, test_dir)
     else:
-        (images, labels), (test_images, test_labels), split_note = _held_out_split(train, path, test_fraction)
+        (images, labels), (test_items, test_labels), split_note = _held_out_split(train, path, test_fraction)
     labelled = train.labelled and len(train.class_names) > 1
     notes = [split_note, *_labelling_notes(train, labelled), *train.notes, *(test.notes if test is not None else [])]
     class_names = [shown(name) for name in train.class_names] if labelled else [UNLABELLED]
     if not labelled:
         labels, test_labels = torch.zeros_like(labels), torch.zeros_like(test_labels)
-    return ImageDataset(shown(path.name), images, labels, test_images, test_labels, class_names, notes, labelled)
+    return ImageDataset(shown(path.name), images, labels, test_items, test_labels, class_names, notes, labelled)
 
 
 def _given_split(train: FolderImages, test: FolderImages, train_dir: Path, test_dir: Path):

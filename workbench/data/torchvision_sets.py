@@ -107,7 +107,7 @@ def torchvision_dataset(name: str, root: Path, image_size: int) -> ImageDataset:
         train_x = pretrain[:len(train_x)]  # a view: the labelled images are held once
         notes.append(f"pretraining on the {len(splits.unlabelled):,} unlabelled images and the {len(train_y):,} "
                      "labelled training images; the k-NN and probes use the labelled ones")
-    return ImageDataset(name, train_x, train_y, test_x, test_y, splits.class_names, notes, pretrain_images=pretrain)
+    return ImageDataset(name, train_x, train_y, test_x, test_y, splits.class_names, notes, pretrain_items=pretrain)
 
 
 def _split(dataset, size: int) -> tuple[torch.Tensor, torch.Tensor]:
