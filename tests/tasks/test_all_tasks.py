@@ -10,13 +10,14 @@ import torch
 from PIL import ImageFont
 
 from workbench.inspection.preview import plain
-from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, build_task, explanation, list_tasks,
-                             make_params, task_class)
+from workbench.tasks import (CARD_SECTIONS, Progress, PretextTask, TextPreviewRow, build_task, explanation,
+                             list_tasks, make_params, task_class)
 from workbench.tasks.parts.views import ViewParams
 from workbench.engine.job import TrainingRun
 from workbench.engine.settings import TrainConfig
 
 NAMES = [info.name for info in list_tasks()]
+IMAGE_TASKS = [name for name in NAMES if task_class(name).kind == "image"]
 JOINT_EMBEDDING = [name for name in NAMES if issubclass(task_class(name).Params, ViewParams)]
 
 
@@ -27,13 +28,13 @@ def build(name, seed=0) -> PretextTask:
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 @pytest.mark.parametrize("name", NAMES)
-def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name, precision, shapes):
+def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_trained_part(name, precision, items):
     """In float32, and under bfloat16 autocast as the engine runs on GPUs and on CPUs with native bfloat16
     (every task's own tensors — queues, mask tokens, centres — must take the autocast outputs)."""
     task = build(name)
     progress = Progress(3, 10, 1, 2)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-        out = task.training_step(shapes(8), torch.Generator().manual_seed(0), progress, torch.arange(8))
+        out = task.training_step(items(name, 8), torch.Generator().manual_seed(0), progress, torch.arange(8))
     assert out.loss.dim() == 0 and math.isfinite(out.loss.item())
     out.loss.backward()
     missing = [n for n, p in task.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
@@ -44,14 +45,14 @@ def test_step_gives_a_finite_loss_and_a_gradient_to_the_encoder_and_every_traine
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_training_draws_nothing_from_torch_global_generator(name, shapes):
+def test_training_draws_nothing_from_torch_global_generator(name, items):
     """The page's threads share torch's global generator: an epoch's start, a step and its hooks must draw
     every random number from the generator they are given (or one of their own), so that a run repeats its seed
     however busy the page is."""
     task, progress = build(name), Progress(3, 10, 1, 2)
     before = torch.get_rng_state()
-    task.on_epoch_start(progress, lambda transform=lambda x: x: task.features(transform(shapes(16))).detach())
-    task.training_step(shapes(8), torch.Generator().manual_seed(0), progress, torch.arange(8)).loss.backward()
+    task.on_epoch_start(progress, lambda transform=lambda x: x: task.features(transform(items(name, 16))).detach())
+    task.training_step(items(name, 8), torch.Generator().manual_seed(0), progress, torch.arange(8)).loss.backward()
     task.before_optimizer_step(progress)
     task.after_optimizer_step(progress)
     assert torch.equal(torch.get_rng_state(), before)
@@ -59,18 +60,26 @@ def test_training_draws_nothing_from_torch_global_generator(name, shapes):
 
 @pytest.mark.parametrize("predict", [False, True], ids=["inputs", "predictions"])
 @pytest.mark.parametrize("name", NAMES)
-def test_preview_rows_hold_images_in_range_with_one_caption_each(name, predict, shapes):
+def test_preview_rows_show_every_item_with_what_the_model_is_asked(name, predict, items):
+    """Images in range with one caption each; or a text's lines with one cell per token, its input and target
+    among them (and the model's answers when asked)."""
     task = build(name).eval()
-    rows = task.preview(shapes(3), torch.Generator().manual_seed(0), predict=predict)
+    rows = task.preview(items(name, 3), torch.Generator().manual_seed(0), predict=predict)
     assert len(rows) == 3
     for row in rows:
+        if isinstance(row, TextPreviewRow):
+            lines = dict(row.lines)
+            assert {"input", "target", *(["model"] if predict else [])} <= set(lines)
+            assert len({len(cells) for cells in lines.values()}) == 1 and len(lines["input"]) >= 5
+            assert any(lines["target"])
+            continue
         assert len(row.images) == len(row.captions) >= 2
         for image in row.images:
             assert image.dim() == 3 and image.shape[0] == 3 and 8 <= image.shape[1] <= 64
             assert image.min() >= 0 and image.max() <= 1
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", IMAGE_TASKS)
 def test_every_preview_caption_is_drawn_in_glyphs_the_font_has(name, shapes):
     """A character Pillow's bundled font lacks is drawn as an empty box (colorization's "8 × 8" was)."""
     font = ImageFont.load_default(size=12)
@@ -82,9 +91,9 @@ def test_every_preview_caption_is_drawn_in_glyphs_the_font_has(name, shapes):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_make_inputs_and_preview_are_reproducible_for_a_seed(name, shapes):
+def test_make_inputs_and_preview_are_reproducible_for_a_seed(name, items):
     task = build(name)
-    x = shapes(4)
+    x = items(name, 4)
 
     def flat(inputs):
         if torch.is_tensor(inputs):
@@ -98,7 +107,10 @@ def test_make_inputs_and_preview_are_reproducible_for_a_seed(name, shapes):
     assert first and all(torch.equal(a, b) for a, b in zip(first, second))
     rows_a = task.preview(x, torch.Generator().manual_seed(5))
     rows_b = task.preview(x, torch.Generator().manual_seed(5))
-    assert all(torch.equal(a, b) for ra, rb in zip(rows_a, rows_b) for a, b in zip(ra.images, rb.images))
+    if isinstance(rows_a[0], TextPreviewRow):
+        assert [row.lines for row in rows_a] == [row.lines for row in rows_b]
+    else:
+        assert all(torch.equal(a, b) for ra, rb in zip(rows_a, rows_b) for a, b in zip(ra.images, rb.images))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -125,12 +137,12 @@ def test_info_card_preset_and_params_are_complete(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_state_round_trips_and_rebuilds_the_same_features(name, shapes):
+def test_state_round_trips_and_rebuilds_the_same_features(name, items):
     a, b = build(name, seed=1), build(name, seed=2)
-    a.training_step(shapes(8), torch.Generator().manual_seed(0), Progress(), torch.arange(8))  # state moves
+    a.training_step(items(name, 8), torch.Generator().manual_seed(0), Progress(), torch.arange(8))  # state moves
     b.load_state_dict(a.state_dict())
     a.eval(), b.eval()
-    x = shapes(4, seed=3)
+    x = items(name, 4, seed=3)
     assert torch.equal(a.features(x), b.features(x))
     for key, value in a.state_dict().items():
         assert torch.equal(value, b.state_dict()[key]), key

@@ -93,7 +93,7 @@ def test_one_epoch_of_real_training_moves_the_samples_toward_the_data(tmp_path):
     assert status.state == "finished", status.message
     trained, _ = load_task(tmp_path)
     untrained, _ = load_task(tmp_path, trained=False)
-    real = run.dataset.test_images[:256].float() / 255
+    real = run.dataset.test_items[:256].float() / 255
     before = colour_histogram_distance(untrained.fixed_samples(), real)
     after = colour_histogram_distance(trained.fixed_samples(), real)
     assert before > 0.7 and after < 0.6 * before  # grey mush at first (all pixels near 0.5), then colours

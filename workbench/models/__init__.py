@@ -1,4 +1,4 @@
-"""Encoders: images (B, 3, H, W) in [0, 1] → features (B, D), found by name.
+"""Encoders: images (B, 3, H, W) in [0, 1] — or token ids (B, T) for text — → features (B, D), found by name.
 
 `small_cnn` trains at thousands of images per second on two CPU cores; `resnet18` is the standard backbone of
 SSL papers on 32×32 images. Every encoder has `feature_dim`, and CNNs also `feature_map(x)`: the spatial
@@ -67,3 +67,7 @@ def evaluating(module: nn.Module, training: bool = False):
 
 from .vit import ViT  # noqa: E402  (after the registry: a task's own encoder registers here)
 register_encoder("vit_tiny", "Small ViT (patch 4, 192-d, mean of patch tokens) — MAE's encoder", ViT)
+
+from .transformer import bert_tiny, gpt_tiny  # noqa: E402
+register_encoder("bert_tiny", "Text transformer, both ways (4 layers × 128, 4 heads) — BERT's, for text", bert_tiny)
+register_encoder("gpt_tiny", "Text transformer, causal (4 layers × 128, 4 heads) — GPT's, for text", gpt_tiny)

@@ -13,7 +13,8 @@ import pkgutil
 from pathlib import Path
 
 from ..models import create_encoder, seeded
-from .base import PreviewRow, PretextTask, Preset, Progress, StepOutput, TaskInfo, make_params, param
+from .base import (PreviewRow, PretextTask, Preset, Progress, StepOutput, TaskInfo, TextPreviewRow, make_params,
+                   param)
 
 _REGISTRY: dict[str, type[PretextTask]] = {}
 # Explanation cards live with the other assets at the repository's top (the app runs from a checkout).
@@ -69,5 +70,5 @@ for _module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["CARD_SECTIONS", "PreviewRow", "PretextTask", "Preset", "Progress", "StepOutput", "TaskInfo",
-           "build_task", "create_task", "explanation", "list_tasks", "make_params", "param", "register_task",
+           "TextPreviewRow", "build_task", "create_task", "explanation", "list_tasks", "make_params", "param", "register_task",
            "task_class"]

@@ -80,6 +80,13 @@ class PreviewRow:
 
 
 @dataclass
+class TextPreviewRow:
+    """One text and what the task makes of it: named lines with one cell per token position — "input" (what
+    the model reads), "target" (what it must predict there, empty where nothing), "model" (its guesses)."""
+    lines: list[tuple[str, list[str]]]
+
+
+@dataclass
 class StepOutput:
     loss: torch.Tensor                                       # scalar to minimise
     metrics: dict[str, Any] = field(default_factory=dict)  # numbers (or 0-d tensors) to plot, e.g. accuracy
@@ -119,6 +126,11 @@ class PretextTask(nn.Module):
         """The representation (B, D) that k-NN, probes and maps measure."""
         return self.encoder(images)
 
+    def held_out_metrics(self, items: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """Numbers measured on a batch of held-out items at every evaluation, in eval mode: a language model's
+        loss on text it never trains on ("val_loss"), the overfitting watch. None by default."""
+        return {}
+
     def embedding(self, images: torch.Tensor) -> torch.Tensor:
         """The output (B, P) that the loss compares, which the collapse monitor watches: a method collapses
         there first (the SimSiam paper measures the std of its L2-normalised z). Default: the features."""
@@ -145,8 +157,9 @@ class PretextTask(nn.Module):
         pass
 
     # --- for students ------------------------------------------------------------------------------------
-    def preview(self, images: torch.Tensor, gen: torch.Generator, predict: bool = False) -> list[PreviewRow]:
-        """One row per image: what training feeds the model, and with `predict`, what the model answers."""
+    def preview(self, images: torch.Tensor, gen: torch.Generator,
+                predict: bool = False) -> list[PreviewRow] | list[TextPreviewRow]:
+        """One row per item: what training feeds the model, and with `predict`, what the model answers."""
         raise NotImplementedError
 
     @classmethod

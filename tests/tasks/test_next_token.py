@@ -1,0 +1,39 @@
+import math
+
+import torch
+
+from workbench.data.text.corpus import generate_roles
+from workbench.data.text.tokens import PAD, VOCAB_SIZE
+from workbench.models import create_encoder
+from workbench.tasks import create_task
+from workbench.tasks.next_token import IGNORE, shifted
+
+
+def test_undoing_the_shift_recovers_the_text_and_padding_carries_no_loss():
+    tokens = generate_roles(4, seed=0)[1]
+    inputs, targets = shifted(tokens)
+    restored = torch.cat([inputs[:, :1], torch.where(targets == IGNORE, PAD, targets)], dim=1)
+    assert torch.equal(restored, tokens)
+    assert torch.equal(targets == IGNORE, tokens[:, 1:] == PAD)
+
+
+def test_a_position_never_sees_the_tokens_after_it():
+    task = create_task("next_token", create_encoder("gpt_tiny")).eval()
+    tokens = generate_roles(2, seed=0)[1]
+    changed = tokens.clone()
+    changed[:, 12:] = torch.randint(3, 100, changed[:, 12:].shape)
+    before, after = task.logits(task.encoder.hidden(tokens)), task.logits(task.encoder.hidden(changed))
+    assert torch.equal(before[:, :12], after[:, :12])  # exactly: nothing of the future leaks in
+    assert not torch.allclose(before[:, 12:], after[:, 12:])
+
+
+def test_an_untrained_model_scores_about_ln_v_and_greedy_sampling_repeats_itself():
+    task = create_task("next_token", create_encoder("gpt_tiny")).eval()
+    tokens = generate_roles(16, seed=0)[1]
+    loss = task.loss(task.make_inputs(tokens, None), None).loss.item()
+    assert abs(loss - math.log(VOCAB_SIZE)) < 0.2  # the small first weights: every token about as likely
+    prompt = tokens[0, :5]
+    greedy = [task.generate(prompt, 8, torch.Generator().manual_seed(s), temperature=0.0) for s in range(2)]
+    assert torch.equal(greedy[0], greedy[1]) and torch.equal(greedy[0][:5], prompt) and len(greedy[0]) == 13
+    warm = [task.generate(prompt, 8, torch.Generator().manual_seed(s), temperature=1.5) for s in range(2)]
+    assert not torch.equal(warm[0], warm[1])
