@@ -256,7 +256,7 @@ def test_the_live_knn_agrees_with_the_probe_on_data_stored_in_class_order(tmp_pa
     from workbench.data import load_dataset
 
     digits = load_dataset("digits")
-    images = torch.cat([digits.train_images, digits.test_images])
+    images = torch.cat([digits.train_items, digits.test_items])
     labels = torch.cat([digits.train_labels, digits.test_labels]).tolist()
     for i, (image, label) in enumerate(zip(images, labels)):
         folder = tmp_path / "data" / str(label)

@@ -8,6 +8,7 @@
                                     from it needs (optimiser state, random generators, the epoch's image order)
     history/epoch-NNNN.safetensors  the task's weights at the end of epochs 1, 2, 4, 8, … and of the last five
                                     (the embedding-evolution view: early epochs change the most)
+    best.safetensors                a language model's weights where its held-out loss was lowest
 """
 
 import json
@@ -117,6 +118,9 @@ class RunFolder:
                if epoch & (epoch - 1)]  # not a power of two
         for path in old + list(self.history_dir.glob(".*.tmp")):  # and what a killed run was writing
             path.unlink()
+
+    def save_best(self, task: torch.nn.Module, state: TrainingState) -> None:
+        save_weights(task, self.path / "best.safetensors", {"step": str(state.step), "epoch": str(state.epoch)})
 
     def history(self) -> list[int]:
         """The epochs whose weights history/ holds, oldest first."""

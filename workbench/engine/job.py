@@ -21,13 +21,13 @@ from typing import Callable
 
 import torch
 
-from ..data import ImageDataset, load_dataset
+from ..data import load_dataset
 from ..tasks import PretextTask, task_class
 from .checkpoints import RunFolder, TrainingState
 from .distributed import World
 from .loop import Ending, train
 from .runs import new_run_dir
-from .settings import TrainConfig, resolve_device
+from .settings import TrainConfig, check_fits, resolve_device
 
 
 BACKGROUND_NICENESS = 10  # CFS gives a thread at nice 10 about a tenth of a nice-0 thread's share
@@ -86,8 +86,8 @@ class TrainingRun:
         self.device = self.world.device(resolve_device(config.device))
         # raises DataError with a clear message before anything starts
         self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
-        check_fits(config, self.dataset, self.world)
-        self.steps_per_epoch = len(self.dataset.pretrain_images) // config.batch_size
+        check_fits(config, self.dataset, self.world.size)
+        self.steps_per_epoch = len(self.dataset.pretrain_items) // config.batch_size
         self.encoder_name = config.encoder
         self.listeners: list[Callable[[str, RunStatus], None]] = []
         self._lock = threading.Lock()
@@ -216,6 +216,15 @@ class TrainingRun:
         if self.world.main:
             self._write_metrics()
             self.folder.save_checkpoint(task, state, epoch_end)
+            if epoch_end and self._best_held_out_loss():
+                self.folder.save_best(task, state)
+
+    def _best_held_out_loss(self) -> bool:
+        """Whether the last held-out loss is the run's lowest (on small text it turns up once the model learns
+        the training text by heart: a language model's best checkpoint is kept apart)."""
+        with self._lock:
+            losses = [e["val_loss"] for e in self._status.evals if "val_loss" in e]
+        return bool(losses) and losses[-1] <= min(losses)
 
     # --- the end -----------------------------------------------------------------------------------------
     def _finish(self, ending: Ending):
@@ -280,16 +289,3 @@ class JobManager:
         if self.current is not None and self.current.status().active:
             raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
 
-
-def check_fits(config: TrainConfig, dataset: ImageDataset, world: World) -> None:
-    """Raise ValueError where the data does not fit the task, or the batch the data or the processes."""
-    kind = task_class(config.task).kind
-    if dataset.kind.name != kind:
-        raise ValueError(f"{config.task} trains on {kind} data, and {dataset.name} holds {dataset.kind.items}")
-    images = len(dataset.pretrain_images)
-    if config.batch_size > images:
-        raise ValueError(f"batch size must be between 2 and {images} (the training images of {dataset.name}), "
-                         f"got {config.batch_size}")
-    if config.batch_size % world.size:
-        raise ValueError(f"batch size must be a multiple of the {world.size} processes, each of which trains on "
-                         f"its share of it, got {config.batch_size}")

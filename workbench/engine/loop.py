@@ -99,8 +99,7 @@ def train(cfg, data: ImageDataset, device: torch.device, job: Job, world: World 
         for group in optimizer.param_groups:
             group["lr"] = lr
         indices = world.share(at.order[at.batch * batch_size:(at.batch + 1) * batch_size])
-        batch_images = images[indices].float().div_(255).contiguous(memory_format=torch.channels_last)
-        out = task.training_step(batch_images, run.augment_gen, progress, indices)
+        out = task.training_step(run.model_input(images[indices]), run.augment_gen, progress, indices)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         world.average_gradients(task)
@@ -128,7 +127,8 @@ class Training:
         self.task, self.optimizer = build(cfg, device, world)
         self.order_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, ORDER))  # alike everywhere
         self.augment_gen = torch.Generator(device=device).manual_seed(seed_for(cfg.seed, AUGMENT, world.rank))
-        self.images = data.pretrain_images.to(device)  # uint8, the whole set: batches are cut on the device
+        self.images = data.pretrain_items.to(device)  # the whole set (uint8 images, token ids): batches are
+        self.model_input = data.kind.model_input        # cut on the device, then made what the model reads
         self.steps_per_epoch = len(self.images) // cfg.batch_size
         self.total = self.schedule_total = self.steps_per_epoch * cfg.epochs
         self.evaluate = OnlineEvaluation(data, cfg.seed, device) if world.main else None

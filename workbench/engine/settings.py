@@ -138,3 +138,17 @@ def resolve_precision(name: str, device: torch.device) -> str:
 def cpu_has_native_bfloat16() -> bool:
     capabilities = torch.cpu.get_capabilities()
     return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+
+
+def check_fits(config: TrainConfig, dataset, world_size: int = 1) -> None:
+    """Raise ValueError where the data does not fit the task, or the batch the data or the processes."""
+    kind = task_class(config.task).kind
+    if dataset.kind.name != kind:
+        raise ValueError(f"{config.task} trains on {kind} data, and {dataset.name} holds {dataset.kind.items}")
+    items = len(dataset.pretrain_items)
+    if config.batch_size > items:
+        raise ValueError(f"batch size must be between 2 and {items} (the training {dataset.kind.items} of "
+                         f"{dataset.name}), got {config.batch_size}")
+    if config.batch_size % world_size:
+        raise ValueError(f"batch size must be a multiple of the {world_size} processes, each of which trains on "
+                         f"its share of it, got {config.batch_size}")

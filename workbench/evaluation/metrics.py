@@ -10,6 +10,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from ..data.kinds import KINDS, DataKind
 from ..models import evaluating
 from ..tasks import PretextTask
 
@@ -17,19 +18,24 @@ KNN_K = 20
 KNN_TEMPERATURE = 0.07
 
 
+def kind_of(model) -> DataKind:
+    """The kind of item a task (or a bare image encoder) reads."""
+    return KINDS[getattr(model, "kind", "image")]
+
+
 @torch.no_grad()
 def embed(model, images: torch.Tensor, device="cpu", batch_size=512, normalize=True,
           output="features", transform=None) -> torch.Tensor:
-    """uint8 images (N, 3, H, W) → features (N, D) on the CPU, L2-normalised unless asked not to, in eval
+    """Items (uint8 images (N, 3, H, W), token ids (N, T)) → features (N, D) on the CPU, L2-normalised unless asked not to, in eval
     mode (BN statistics). `model` is a task (its `features` are the representation; `output="embedding"`
     gives what its loss compares instead) or a bare encoder. `transform`: applied to each batch of [0, 1]
     images on the device first (an augmentation)."""
     features_of = getattr(model, output) if isinstance(model, PretextTask) else model
+    model_input = kind_of(model).model_input
     chunks = []
     with evaluating(model):
         for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size].to(device).float().div_(255)
-            batch = batch.contiguous(memory_format=torch.channels_last)
+            batch = model_input(images[start:start + batch_size].to(device))
             if transform is not None:
                 batch = transform(batch)
             features = features_of(batch).float()

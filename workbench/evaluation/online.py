@@ -1,10 +1,12 @@
-"""The online evaluation a run makes after every epoch: k-NN accuracy and the collapse monitor."""
+"""The online evaluation a run makes after every epoch: k-NN accuracy, the collapse monitor, and the task's
+held-out numbers where it has any (a language model's held-out loss)."""
 
 import time
 
 import torch
 
 from ..data import ImageDataset
+from ..models import evaluating
 from ..tasks import PretextTask
 from .metrics import effective_rank, embed, feature_spread, knn_accuracy, stratified_sample
 
@@ -23,7 +25,7 @@ class OnlineEvaluation:
 
     def __init__(self, data: ImageDataset, seed: int, device: torch.device):
         gen = torch.Generator().manual_seed(seed)
-        self.data, self.device, self.seconds = data, device, 0.0  # seconds: how long the last one took
+        self.data, self.device, self.seed, self.seconds = data, device, seed, 0.0  # seconds: how long the last one took
         bank = min(EVAL_BANK_MAX, max(EVAL_BANK_MIN, round(EVAL_BANK_SHARE * len(data.train_labels))))
         self.bank = stratified_sample(data.train_labels, bank, gen)
         self.queries = stratified_sample(data.test_labels, bank // 2, gen)
@@ -36,19 +38,35 @@ class OnlineEvaluation:
     def __call__(self, task: PretextTask, epoch: int, step: int, last: bool = False) -> dict:
         began, data = time.perf_counter(), self.data
         bank, queries = (slice(None), slice(None)) if last else (self.bank, self.queries)
-        query_features = self.embed(task, data.test_images[queries])
+        query_features = self.embed(task, data.test_items[queries])
         accuracy = float("nan")  # not measured without labels; NaN keeps every reader's number formatting working
         if data.labelled:
-            bank_features = self.embed(task, data.train_images[bank])
+            bank_features = self.embed(task, data.train_items[bank])
             accuracy = knn_accuracy(bank_features, data.train_labels[bank], query_features,
                                     data.test_labels[queries])
         watched = query_features  # what the loss compares, where a task's differs from its features (embedding)
         if type(task).embedding is not PretextTask.embedding:
-            watched = self.embed(task, data.test_images[self.queries[::2]], output="embedding")  # half will do
+            watched = self.embed(task, data.test_items[self.queries[::2]], output="embedding")  # half will do
+        held_out = self.held_out(task, data.test_items[queries])
         if not last:
             self.seconds = time.perf_counter() - began
         return {"epoch": epoch, "step": step, "knn_top1": accuracy, "feature_spread": feature_spread(watched),
-                "effective_rank": effective_rank(watched), "all_images": last}
+                "effective_rank": effective_rank(watched), "all_images": last, **held_out}
+
+    @torch.no_grad()
+    def held_out(self, task: PretextTask, items: torch.Tensor) -> dict[str, float]:
+        """The task's `held_out_metrics` over `items`, averaged over batches of 256, with the same random draws
+        (BERT's masks) at every evaluation, so that the numbers compare from one to the next."""
+        if type(task).held_out_metrics is PretextTask.held_out_metrics:
+            return {}
+        gen = torch.Generator(self.device).manual_seed(self.seed)
+        sums, model_input = {}, self.data.kind.model_input
+        with evaluating(task):
+            for start in range(0, len(items), 256):
+                batch = model_input(items[start:start + 256].to(self.device))
+                for name, value in task.held_out_metrics(batch, gen).items():
+                    sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
+        return {name: total / len(items) for name, total in sums.items()}
 
     def embed(self, task: PretextTask, images: torch.Tensor, output="features") -> torch.Tensor:
         return embed(task, images, self.device, batch_size=256, output=output)

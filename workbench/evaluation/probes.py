@@ -23,9 +23,8 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from ..augment import random_resized_crop
 from ..models import seeded
-from .metrics import KNN_K, KNN_TEMPERATURE, embed, knn_predict, stratified_sample
+from .metrics import KNN_K, KNN_TEMPERATURE, embed, kind_of, knn_predict, stratified_sample
 
 FRACTIONS = (0.01, 0.1, 1.0)
 METRICS = ("accuracy", "precision", "recall", "f1")
@@ -78,38 +77,38 @@ def linear_probe(train_features, train_labels, test_features, test_labels) -> di
 @dataclass
 class FineTuning:
     """A short supervised run: the encoder (through the task's `features`) and a new linear layer, trained
-    together with AdamW on random crops and flips of the labelled images."""
+    together with AdamW on the labelled items, seen as the data kind's probe augmentation shows them (images:
+    random crops and flips)."""
     steps: int = 150
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
 
-    def __call__(self, model, train_images, train_labels, test_images, test_labels, classes, seed=0,
+    def __call__(self, model, train_items, train_labels, test_items, test_labels, classes, seed=0,
                  device="cpu") -> dict:
         gen, crop_gen = torch.Generator().manual_seed(seed), torch.Generator(device).manual_seed(seed)
         model = copy.deepcopy(model).to(device).train()
         for parameter in model.parameters():  # frozen target networks (DINO's teacher) are fine-tuned too
             parameter.requires_grad_(True)
-        features_of = getattr(model, "features", model)
+        features_of, kind = getattr(model, "features", model), kind_of(model)
         with torch.no_grad():
-            dim = features_of(train_images[:2].to(device).float().div(255)).shape[1]
+            dim = features_of(kind.model_input(train_items[:2].to(device))).shape[1]
         with seeded(seed):  # the same first head for a seed, even while a run builds its task
             head = nn.Linear(dim, classes)
         head = head.to(device)
         optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], lr=self.learning_rate,
                                       weight_decay=self.weight_decay)
         for _ in range(self.steps):
-            rows = torch.randint(len(train_images), (min(self.batch_size, len(train_images)),), generator=gen)
-            batch = train_images[rows].to(device).float().div_(255)
-            batch = random_resized_crop(batch, crop_gen, scale=(0.5, 1.0))
+            rows = torch.randint(len(train_items), (min(self.batch_size, len(train_items)),), generator=gen)
+            batch = kind.probe_augment(kind.model_input(train_items[rows].to(device)), crop_gen)
             loss = F.cross_entropy(head(features_of(batch)), train_labels[rows].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         model.eval()
         with torch.no_grad():
-            logits = torch.cat([head(features_of(test_images[i:i + 512].to(device).float().div(255))).cpu()
-                                for i in range(0, len(test_images), 512)])
+            logits = torch.cat([head(features_of(kind.model_input(test_items[i:i + 512].to(device)))).cpu()
+                                for i in range(0, len(test_items), 512)])
         return scores(test_labels, logits.argmax(1))
 
 
@@ -120,11 +119,11 @@ def label_efficiency(trained, random_init, data, fractions=FRACTIONS, draws=3, f
     representations: "trained" (the trained task), "random_init", and for the linear probe the data kind's
     no-learning baseline ("raw_pixels" for images).
     `progress(done, total, what)` is told after each fit."""
-    train_x, train_y, test_x, test_y = data.train_images, data.train_labels, data.test_images, data.test_labels
+    train_x, train_y, test_x, test_y = data.train_items, data.train_labels, data.test_items, data.test_labels
     classes = len(data.class_names)
     frozen = {"trained": (embed(trained, train_x, device), embed(trained, test_x, device)),
               "random_init": (embed(random_init, train_x, device), embed(random_init, test_x, device)),
-              data.kind.baseline: (data.kind.baseline_features(train_x), data.kind.baseline_features(test_x))}
+              **{baseline.key: baseline.features(data) for baseline in data.kind.baselines}}
     tunable = {"trained": trained, "random_init": random_init} if fine_tuning else {}
     total, done = len(fractions) * draws * (len(frozen) + len(tunable)), 0
     result = {}
