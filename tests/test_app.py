@@ -33,21 +33,21 @@ def wait_for(client, predicate, timeout=120):
 
 
 def test_data_and_preview(client):
-    info, gallery = client.predict("shapes", api_name="/data")
+    info, gallery = client.predict("shapes", api_name="/data")[:2]
     assert "5,000 training" in info and len(gallery) == 20
-    simclr = Image.open(client.predict("shapes", "simclr", 3, api_name="/preview"))
-    rotation = Image.open(client.predict("shapes", "rotation", 3, api_name="/preview"))
+    simclr = Image.open(client.predict("shapes", "simclr", 3, api_name="/preview")[0])
+    rotation = Image.open(client.predict("shapes", "rotation", 3, api_name="/preview")[0])
     assert simclr.height == rotation.height  # one row per source image
     assert rotation.width > simclr.width  # four rotations per row against SimCLR's original and two views
-    again = Image.open(client.predict("shapes", "rotation", 3, api_name="/preview"))
+    again = Image.open(client.predict("shapes", "rotation", 3, api_name="/preview")[0])
     assert np.array_equal(np.asarray(again), np.asarray(rotation))  # a seed draws the same preview
-    grey = np.asarray(Image.open(client.predict("shapes", "rotation", 3, {}, 32, True, api_name="/preview")))
+    grey = np.asarray(Image.open(client.predict("shapes", "rotation", 3, {}, 32, True, api_name="/preview")[0]))
     assert np.ptp(grey.astype(int), axis=2).max() < 30  # read in grey, as training will (only the captions' ink tints)
     assert np.ptp(np.asarray(rotation).astype(int), axis=2).max() > 50
 
 
 def preview_pixels(client, data, size=32):
-    return np.asarray(Image.open(client.predict(data, "rotation", 3, {}, size, False, api_name="/preview")))
+    return np.asarray(Image.open(client.predict(data, "rotation", 3, {}, size, False, api_name="/preview")[0]))
 
 
 def test_start_poll_second_start_stop_and_map(client):
@@ -100,11 +100,11 @@ def test_inspect_the_run_label_efficiency_neighbours_export(client):
     assert "10% (500)" in table and "fine-tuning" in table and "raw pixels" in table
     assert len(json.loads(plot["plot"])["data"]) == 5  # 3 linear-probe lines, 2 fine-tuning lines
 
-    gallery = client.predict("", None, 7, None, api_name="/neighbours")
+    gallery, _ = client.predict("", None, 7, None, api_name="/neighbours")
     assert len(gallery) == 9 and gallery[0]["caption"].startswith("query — #7")
     assert all(-1 <= float(item["caption"].split(" · ")[0]) <= 1 for item in gallery[1:])
 
-    umap = html.unescape(client.predict("", None, "raw_pixels", "knn", 3, 15, 0.1, "cosine", 300, api_name="/map"))
+    umap = html.unescape(client.predict("", None, "baseline", "knn", 3, 15, 0.1, "cosine", 300, api_name="/map"))
     assert '"name": "k-NN right"' in umap and '"type": "scatter3d"' in umap and "showing 300 of 1,000" in umap
 
     files = client.predict("", "projector", api_name="/export")
@@ -124,8 +124,8 @@ def test_inspection_refuses_what_it_cannot_measure(client, tmp_path):
 def test_task_parameters_travel_as_one_dict_and_a_time_budget_ends_the_run(client):
     card, params, *_ = client.predict("simclr", "shapes", api_name="/task")
     assert "SimCLR" in card and params["temperature"] > 0  # the task's defaults, as one dict
-    hot = Image.open(client.predict("shapes", "simclr", 3, {**params, "crop_min_scale": 0.9}, api_name="/preview"))
-    cold = Image.open(client.predict("shapes", "simclr", 3, {**params, "crop_min_scale": 0.08}, api_name="/preview"))
+    hot = Image.open(client.predict("shapes", "simclr", 3, {**params, "crop_min_scale": 0.9}, api_name="/preview")[0])
+    cold = Image.open(client.predict("shapes", "simclr", 3, {**params, "crop_min_scale": 0.08}, api_name="/preview")[0])
     assert not np.array_equal(np.asarray(hot), np.asarray(cold))  # the dict reaches the training code's views
     message, _ = client.predict("shapes", "rotation", {}, "auto", 50, 64, 0.004, 0, "auto", 0.1, api_name="/start")
     assert message == "Training started."
@@ -144,7 +144,7 @@ def test_an_uploaded_zip_becomes_the_data_and_its_report_is_shown(client, tmp_pa
         zipped.writestr("photos/dogs/notes.png", b"not an image at all")
     folder = client.predict(handle_file(str(archive)), api_name="/upload_zip")
     assert folder.endswith("/photos") and "ssl-workbench-uploads" in folder
-    info, gallery = client.predict(folder, api_name="/data")
+    info, gallery = client.predict(folder, api_name="/data")[:2]
     assert "| cats | 5 | 1 |" in info and "not an image (the file is text)" in info and len(gallery) == 4
 
     escaping = tmp_path / "escape.zip"
@@ -156,15 +156,15 @@ def test_an_uploaded_zip_becomes_the_data_and_its_report_is_shown(client, tmp_pa
 
 def test_a_torchvision_set_on_disk_is_data_and_a_download_is_asked_for(client, tmp_path):
     _write_mnist_files(tmp_path / "MNIST" / "raw", gzipped=False)
-    info, gallery = client.predict(f"mnist:{tmp_path}", api_name="/data")
+    info, gallery = client.predict(f"mnist:{tmp_path}", api_name="/data")[:2]
     assert "30 training and 20 test images, 10 classes" in info and len(gallery) == 20
-    info, _ = client.predict(f"cifar10:{tmp_path}", api_name="/data")  # not there, and no download asked for
+    info, _ = client.predict(f"cifar10:{tmp_path}", api_name="/data")[:2]  # not there, and no download asked for
     assert "CIFAR-10" in info and "cifar-10-batches-py" in info
 
 
 def test_the_page_reports_every_bad_file_of_a_folder_and_loads_the_rest(client, tmp_path):
     reasons = make_corpus(tmp_path / "corpus", tmp_path / "outside")
-    info, gallery = client.predict(str(tmp_path / "corpus"), api_name="/data")
+    info, gallery = client.predict(str(tmp_path / "corpus"), api_name="/data")[:2]
     assert "| circles |" in info and "| squares |" in info and len(gallery) == 4
     for reason in reasons.values():
         assert reason in info
@@ -176,7 +176,7 @@ def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):
     assert "no data set called" in message
     message, _ = client.predict("/etc", api_name="/start")  # a real folder, outside the app's data roots
     assert "outside the folders this app may read" in message
-    info, gallery = client.predict("/etc", api_name="/data")
+    info, gallery = client.predict("/etc", api_name="/data")[:2]
     assert "outside the folders" in info and gallery == []
     message, _ = client.predict(str(tmp_path), api_name="/start")
     assert "holds no images" in message
@@ -184,7 +184,7 @@ def test_bad_settings_get_a_message_and_the_app_keeps_serving(client, tmp_path):
         client.predict("shapes", "rotation", {}, "auto", 20, 64, -5, api_name="/start")
     message, _ = client.predict("shapes", "rotation", {"no_such_knob": 1}, api_name="/start")
     assert "no_such_knob" in message
-    info, _ = client.predict("shapes", api_name="/data")
+    info, _ = client.predict("shapes", api_name="/data")[:2]
     assert "shapes" in info
 
 
@@ -200,7 +200,7 @@ def test_a_page_started_with_auth_lets_in_only_who_gives_the_password(tmp_path, 
         with pytest.raises(Exception):
             Client(url, auth=("teacher", "wrong"), verbose=False)
         client = Client(url, auth=("teacher", "s3cret"), verbose=False)
-        info, _ = client.predict("shapes", api_name="/data")
+        info, _ = client.predict("shapes", api_name="/data")[:2]
         assert "5,000 training" in info
         client.close()
     finally:

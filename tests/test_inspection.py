@@ -64,7 +64,7 @@ def test_fine_tuning_learns_digits_from_scratch():
     with seeded(0):
         model = create_encoder("small_cnn")
     before = {name: value.clone() for name, value in model.state_dict().items()}
-    scores = FineTuning(steps=120)(model, data.train_images, data.train_labels, data.test_images,
+    scores = FineTuning(steps=120)(model, data.train_items, data.train_labels, data.test_items,
                                    data.test_labels, classes=10)
     assert scores["accuracy"] > 0.5, scores  # chance is 0.1
     assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())  # a copy trained
@@ -128,7 +128,7 @@ def test_probe_cli_transfers_to_another_data_set_and_reports_everything(digits_r
 
 def test_every_export_format_writes_files_other_tools_read(digits_run, tmp_path):
     data = load_dataset("digits")
-    n = len(data.test_images)
+    n = len(data.test_items)
     written = {fmt: export_run(digits_run, fmt, tmp_path / fmt) for fmt in FORMATS}
 
     with np.load(written["npz"][0]) as npz:
@@ -189,7 +189,7 @@ def test_the_map_document_carries_each_points_image_and_true_neighbours(digits_r
     n = result["shown"]
     assert result["neighbours"].shape == (n, 8) and (result["neighbours"] != np.arange(n)[:, None]).all()
     assert (np.diff(result["similarities"], axis=1) <= 1e-6).all()  # most similar first
-    document = map_document(result, result["images"], "test", plotly_src="/plotly.js")
+    document = map_document(result, result["items"], "test", plotly_src="/plotly.js")
     data = json.loads(document.split("const MAP = ", 1)[1].split(";\n", 1)[0])
     assert data["image"] == result["indices"].tolist() and len(data["neighbours"]) == n
     assert all(point["customdata"] is not None for point in data["figure"]["data"])
@@ -197,7 +197,7 @@ def test_the_map_document_carries_each_points_image_and_true_neighbours(digits_r
     assert sprite.width == data["columns"] * 32 and sprite.height >= n / data["columns"] * 32
     row = result["neighbours"][0][0]  # the sprite holds the images in the map's order
     tile = np.asarray(sprite)[(row // data["columns"]) * 32:][:32, (row % data["columns"]) * 32:][:, :32]
-    assert np.array_equal(tile, result["images"][row].permute(1, 2, 0).numpy())
+    assert np.array_equal(tile, result["items"][row].permute(1, 2, 0).numpy())
     assert '<script src="/plotly.js">' in document and document.count("</script>") == 2
 
 

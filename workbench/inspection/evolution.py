@@ -29,13 +29,13 @@ def evolution(run_dir, sample: int = 1000, n_neighbors: int = 15, min_dist: floa
         frames.append((f"step {last_step:,} (last checkpoint)", {}))
     dataset = load_run_data(config)
     indices = stratified_sample(dataset.test_labels, sample, torch.Generator().manual_seed(0))
-    images, labels = dataset.test_images[indices], dataset.test_labels[indices]
+    images, labels = dataset.test_items[indices], dataset.test_labels[indices]
     bank = stratified_sample(dataset.train_labels, BANK, torch.Generator().manual_seed(1))
     coords, accuracies, layout = [], [], None
     for _, weights in frames:
         task, _ = folder.load_task(device, **weights)
         features = embed(task, images, device)
-        accuracies.append(knn_accuracy(embed(task, dataset.train_images[bank], device), dataset.train_labels[bank],
+        accuracies.append(knn_accuracy(embed(task, dataset.train_items[bank], device), dataset.train_labels[bank],
                                        features, labels))
         layout = umap_layout(features.numpy(), n_neighbors, min_dist=min_dist, init=layout)
         coords.append(layout)

@@ -1,8 +1,8 @@
-"""A UMAP map as one HTML document that shows the images: resting the pointer on a point shows its image,
-clicking a point shows it with its nearest neighbours in the embedding (cosine similarity and class under
+"""A UMAP map as one HTML document that shows the items: resting the pointer on a point shows its image (or its
+text), clicking a point shows it with its nearest neighbours in the embedding (cosine similarity and class under
 each). Written by hand because Plotly's hover labels hold only text and Gradio's Plot sends no hover or click
 events to Python: here everything the browser needs travels with the page (the figure, one sprite of
-thumbnails, each point's neighbours), so hover and click answer at once, without a round trip to the server.
+thumbnails or the texts, each point's neighbours), so hover and click answer at once, without a round trip to the server.
 The page shows it in an iframe; `export --format html` writes it as a file that opens offline.
 """
 
@@ -27,6 +27,8 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">{plotly}
  body {{ margin: 0; font: 13px system-ui, sans-serif; color: #1f2937; }}
  #map {{ height: 520px; }}
  .thumb {{ background-repeat: no-repeat; image-rendering: pixelated; border-radius: 3px; }}
+ .text {{ max-width: 260px; padding: 4px; background: #f9fafb; border-radius: 3px; text-align: left;
+         white-space: pre-wrap; overflow-wrap: anywhere; max-height: 180px; overflow: hidden; }}
  #tip {{ position: fixed; display: none; pointer-events: none; background: white; border: 1px solid #d1d5db;
         border-radius: 6px; padding: 6px; box-shadow: 0 2px 8px rgba(0,0,0,.15); z-index: 10; }}
  #picked {{ display: flex; gap: 10px; flex-wrap: wrap; padding: 8px; min-height: 40px; }}
@@ -35,12 +37,17 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">{plotly}
 </style></head><body>
 <div id="map"></div>
 <div id="tip"><div class="thumb"></div><div class="caption"></div></div>
-<div id="picked">Click a point: its image and its {k} nearest neighbours among the points shown appear here.</div>
+<div id="picked">Click a point: it and its {k} nearest neighbours among the points shown appear here.</div>
 <script>
 const MAP = {data};
 const SPRITE = "url(" + MAP.sprite + ")";
-function thumb(row, size) {{  // the row-th tile of the sprite, drawn `size` px wide
+function thumb(row, size) {{  // the row-th text, or tile of the sprite drawn `size` px wide
   const div = document.createElement("div"), scale = size / MAP.tile;
+  if (MAP.texts) {{
+    div.className = "text";
+    div.textContent = MAP.texts[row];
+    return div;
+  }}
   div.className = "thumb";
   Object.assign(div.style, {{
     width: size + "px", height: size + "px", backgroundImage: SPRITE,
@@ -98,19 +105,31 @@ def sprite_data_uri(tiles: np.ndarray) -> tuple[str, int]:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), columns
 
 
+def hover_data(hover) -> dict:
+    """What the document shows of each point, from its kind's `hover`: the texts themselves, or one sprite of
+    the images' tiles (its URI, the tile's size, how many tiles wide)."""
+    if isinstance(hover, list):
+        return {"texts": hover}
+    sprite, columns = sprite_data_uri(hover)
+    return {"sprite": sprite, "tile": int(hover.shape[2]), "columns": columns}
+
+
+def map_title(result: dict) -> str:
+    """"UMAP of mlm features, held-out texts of roles"."""
+    return f"UMAP of {result['what']}, held-out {KINDS[result['kind']].items} of {result['data']}"
+
+
 def map_document(result: dict, items, title: str, plotly_src: str | None = None, compact: bool = False) -> str:
     """The map of `inspection.maps.map_run` (with its "neighbours" and data "kind") as an HTML document.
-    `items`: the points' items (images), in the map's order, drawn as the kind draws thumbnails. `plotly_src`:
+    `items`: the points' items, in the map's order, shown as their kind's `hover` shows them. `plotly_src`:
     the URL of plotly.min.js; None puts the library inside (a file that opens offline, 4.8 MB). `compact`: for
     a third of the page's width (no legend)."""
     figure = umap_figure({**result, "indices": np.arange(len(result["labels"]))}, title)  # customdata = row
     figure.update_traces(hovertemplate=None, hoverinfo="none")  # the picture is the hover label
     if compact:
         figure.update_layout(showlegend=False, title_font_size=11, margin=dict(l=5, r=5, t=40, b=5))
-    tiles = KINDS[result["kind"]].thumbnails(items)
-    sprite, columns = sprite_data_uri(tiles)
-    data = {"figure": json.loads(figure.to_json()), "sprite": sprite, "tile": int(tiles.shape[2]),
-            "columns": columns, "image": [int(i) for i in result["indices"]],
+    data = {"figure": json.loads(figure.to_json()), **hover_data(KINDS[result["kind"]].hover(items)),
+            "image": [int(i) for i in result["indices"]],
             "caption": [result["class_names"][c] for c in result["labels"]],
             "neighbours": [[[int(j), round(float(s), 3)] for j, s in zip(rows, sims)]
                            for rows, sims in zip(result["neighbours"], result["similarities"])]}

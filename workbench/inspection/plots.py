@@ -9,8 +9,10 @@ from ..data.kinds import BASELINE_LABELS
 MAX_POINTS = 400
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#e7969c", "#637939", "#ad494a", "#3182bd", "#fd8d3c", "#31a354", "#756bb1"]
-# Label efficiency's lines: the learned representation blue, its random init orange, any kind's baseline grey
-REPRESENTATION_COLOURS, BASELINE_COLOUR = {"trained": "#1f77b4", "random_init": "#ff7f0e"}, "#7f7f7f"
+# Label efficiency's lines: the learned representation blue, its random init orange, the kind's baselines in
+# greys (text has two: the 1–2-gram bag of words darker than the unigram one)
+REPRESENTATION_COLOURS = {"trained": "#1f77b4", "random_init": "#ff7f0e", "bag_of_ngrams": "#4b5563"}
+BASELINE_COLOUR = "#9ca3af"
 
 
 def _layout(fig, title, x_title, y_title, height=280):
@@ -25,17 +27,27 @@ def _thin(rows):
     return rows[::stride] + ([rows[-1]] if rows and (len(rows) - 1) % stride else [])
 
 
-def loss_figure(steps: list[dict], total_steps: int) -> go.Figure:
+def loss_figure(steps: list[dict], total_steps: int, evals: list[dict] = ()) -> go.Figure:
+    """The training loss at every step logged, and — where the evaluations measure one ("val_loss": a language
+    model's loss on held-out text) — the held-out loss at each evaluation: the two part when the model starts
+    learning its training text by heart."""
     rows = _thin(steps)
     fig = go.Figure(go.Scatter(x=np.array([r["step"] for r in rows], dtype=np.float32),
                                y=np.array([r["loss"] for r in rows], dtype=np.float32),
-                               mode="lines", line=dict(width=2, color="#d62728"), name="loss"))
+                               mode="lines", line=dict(width=2, color="#d62728"), name="training"))
+    held_out = [e for e in evals if "val_loss" in e]
+    if held_out:
+        fig.add_trace(go.Scatter(x=np.array([e["step"] for e in held_out], dtype=np.float32),
+                                 y=np.array([e["val_loss"] for e in held_out], dtype=np.float32),
+                                 mode="lines+markers", line=dict(width=2, color="#1f77b4"), name="held out"))
     if total_steps:
         # The axis grows ahead of the line up to the whole run: early on the line fills the plot, later it
         # shows how far the run has come.
         last = rows[-1]["step"] if rows else 0
         fig.update_xaxes(range=[0, min(total_steps, max(4 * last, 20))])
-    return _layout(fig, "Pretext loss", "step", "loss")
+    _layout(fig, "Pretext loss" + (": training and held out" if held_out else ""), "step", "loss")
+    return fig.update_layout(showlegend=bool(held_out), legend=dict(orientation="h", x=1, xanchor="right", y=1.0,
+                                                                    yanchor="bottom"))
 
 
 def knn_figure(evals: list[dict], epochs: int) -> go.Figure:
@@ -167,3 +179,26 @@ def placeholder_figure(text: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _layout(fig, "", "", "", height=480)
+
+
+def attention_figure(result: dict) -> go.Figure:
+    """The attention over a sentence (`inspection.text.attention`), one heatmap per layer, its heads averaged:
+    row i is how much token i reads each token when it is updated."""
+    from plotly.subplots import make_subplots  # only this figure needs it
+
+    maps, tokens = result["maps"].mean(axis=1), result["tokens"]
+    strongest = float(maps.max())  # the scale of the strongest weight: an untrained model's are all alike
+    labels = [f"{i}·{token}" for i, token in enumerate(tokens)]  # unique: a word may come twice
+    fig = make_subplots(rows=1, cols=len(maps), subplot_titles=[f"layer {i + 1}" for i in range(len(maps))],
+                        horizontal_spacing=0.03)
+    for i, weights in enumerate(maps):
+        fig.add_trace(go.Heatmap(z=weights.astype(np.float32), x=labels, y=labels, colorscale="Blues", zmin=0,
+                                 zmax=strongest, showscale=i == len(maps) - 1, hovertemplate="%{y} reads %{x}: "
+                                                                                     "%{z:.2f}<extra></extra>"),
+                      row=1, col=i + 1)
+    every_token = dict(tickmode="array", tickvals=labels, tickfont=dict(size=9))
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_yaxes(showticklabels=True, row=1, col=1, **every_token)
+    fig.update_xaxes(showticklabels=len(tokens) <= 40, tickangle=-60, **every_token)
+    _layout(fig, "Attention, layer by layer (the mean of the heads; row: the token that reads)", "", "", height=360)
+    return fig.update_layout(margin=dict(l=90, r=15, t=60, b=80))

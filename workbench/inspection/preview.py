@@ -1,17 +1,21 @@
-"""Pictures of what a task feeds its model — and what the model answers — for the page and the command line.
+"""What a task feeds its model — and what the model answers — for the page and the command line: a picture for
+an image task, an HTML table of tokens for a text task (`DRAWN_AS`, the one place that tells them apart).
 
     python -m workbench preview --task jigsaw --out jigsaw.png [--run RUN_DIR]
 """
+
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data import load_dataset
-from ..data.kinds import KINDS
+from ..data.kinds import IMAGE, TEXT
 from ..engine.checkpoints import load_task
 from ..engine.settings import default_encoder, task_defaults
 from ..tasks import build_task
+from .textview import preview_table
 
 PREVIEW_IMAGES = 6
 
@@ -64,11 +68,12 @@ def preview_grid(rows, picture, gap=8, line_height=15) -> np.ndarray:
 
 
 def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_dir=None,
-                 **data_options) -> np.ndarray:
-    """The preview grid of `task_name` on random images of the data (read with `data_options`, as training reads
-    it: image_size, grayscale, test_fraction), drawn by the task's own `make_inputs` with its defaults on that
-    data (overridden by `params`). With a run folder of that task, the trained model's answers are drawn too,
-    with the run's own settings."""
+                 **data_options) -> np.ndarray | str:
+    """The preview of `task_name` on random items of the data (read with `data_options`, as training reads it:
+    image_size, grayscale, test_fraction), drawn by the task's own `make_inputs` with its defaults on that data
+    (overridden by `params`) and drawn as its kind draws (`DRAWN_AS`): a picture (H, W, 3) of images, an HTML
+    table of texts. With a run folder of that task, the trained model's answers are drawn too, with the run's
+    own settings."""
     data = load_dataset(data_spec, **data_options)
     if run_dir is not None:
         task, config = load_task(run_dir)
@@ -77,8 +82,22 @@ def task_preview(data_spec: str, task_name: str, params: dict, seed: int, run_di
     else:
         encoder = default_encoder(task_name, torch.device("cpu"))
         task = build_task(task_name, encoder, 0, **{**task_defaults(task_name, data_spec), **params}).eval()
+    if data.kind.name != task.kind:
+        raise ValueError(f"{task_name} trains on {task.kind} data, and {data.name} holds {data.kind.items}")
     gen = torch.Generator().manual_seed(int(seed))
-    pick = torch.randperm(len(data.train_images), generator=gen)[:PREVIEW_IMAGES]
+    pick = torch.randperm(len(data.train_items), generator=gen)[:PREVIEW_IMAGES]
     with torch.no_grad():
-        rows = task.preview(data.train_images[pick].float() / 255, gen, predict=run_dir is not None)
-    return preview_grid(rows, KINDS[task.kind].picture)
+        rows = task.preview(data.kind.model_input(data.train_items[pick]), gen, predict=run_dir is not None)
+    return DRAWN_AS[task.kind](rows)
+
+
+# How each kind of item draws a preview's rows: images as one picture, texts as tables of tokens.
+DRAWN_AS = {IMAGE.name: lambda rows: preview_grid(rows, IMAGE.picture), TEXT.name: preview_table}
+
+
+def save_preview(drawn: np.ndarray | str, path) -> None:
+    """A drawn preview to a file: a picture as PNG, a table as an HTML page."""
+    if isinstance(drawn, str):
+        Path(path).write_text(f'<!doctype html><meta charset="utf-8">{drawn}', encoding="utf-8")
+    else:
+        Image.fromarray(drawn).save(path)

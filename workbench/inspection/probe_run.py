@@ -1,5 +1,5 @@
 """A run's representation measured with labels, next to the same network at random init and the data kind's
-no-learning baseline (raw pixels for images)."""
+no-learning baselines (raw pixels for images; bags of words for text)."""
 
 from dataclasses import astuple
 from functools import lru_cache
@@ -12,16 +12,18 @@ from ..evaluation.probes import FRACTIONS, FineTuning, KnnSettings, knn_report, 
 
 @lru_cache(maxsize=8)
 def _baseline_probes(data: str, knn: KnnSettings, image_size: int, grayscale: bool,
-                     test_fraction: float) -> tuple[dict, float]:
-    """k-NN report and linear-probe top-1 of the data kind's no-learning baseline (raw pixels) on a data set:
-    the same for every run, so computed once per data set (cached as `load_dataset` caches the images, by name
-    or folder path and options)."""
+                     test_fraction: float) -> dict[str, tuple[dict, float]]:
+    """For each of the data kind's no-learning baselines (raw pixels; bags of words), its k-NN report and
+    linear-probe top-1 on a data set: the same for every run, so computed once per data set (cached as
+    `load_dataset` caches the items, by name or folder path and options)."""
     dataset = load_dataset(data, image_size, grayscale, test_fraction)
-    train_f, test_f = (dataset.kind.baseline_features(dataset.train_images),
-                       dataset.kind.baseline_features(dataset.test_images))
-    return (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names,
-                       *astuple(knn)),
-            linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
+    scores = {}
+    for baseline in dataset.kind.baselines:
+        train_f, test_f = baseline.features(dataset)
+        scores[baseline.key] = (knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels,
+                                           dataset.class_names, *astuple(knn)),
+                                linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"])
+    return scores
 
 
 def _run_and_labelled_data(run_dir, data: str | None, device):
@@ -48,20 +50,22 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
               fine_tuning=FineTuning(), progress=None, knn: KnnSettings = KnnSettings()) -> dict:
     """A run's representation measured with labels, next to its baselines: k-NN top-1 (with per-class
     accuracy and confusion matrix for the trained encoder), linear-probe top-1, and — given `fractions` — the
-    label-efficiency table. "baseline" and "baseline_label" name the data kind's no-learning baseline, whose
-    scores are f"{baseline}_knn_top1" and f"{baseline}_linear_top1". `data`: another data set than the run's
+    label-efficiency table. "baseline" and "baseline_label" name the data kind's first no-learning baseline;
+    every baseline's scores are f"{key}_knn_top1" and f"{key}_linear_top1" ("baselines": their keys). `data`: another data set than the run's
     own (transfer); default the run's. `knn`: the k-NN's k, temperature and metric (the defaults are the online
     k-NN's, so the numbers compare)."""
     trained, random_init, config, dataset = _run_and_labelled_data(run_dir, data, device)
-    features = {"trained": (embed(trained, dataset.train_images, device), embed(trained, dataset.test_images, device)),
-                "random_init": (embed(random_init, dataset.train_images, device),
-                                embed(random_init, dataset.test_images, device))}
+    features = {"trained": (embed(trained, dataset.train_items, device), embed(trained, dataset.test_items, device)),
+                "random_init": (embed(random_init, dataset.train_items, device),
+                                embed(random_init, dataset.test_items, device))}
     y_train, y_test = dataset.train_labels, dataset.test_labels
     result = {"run": str(run_dir), "data": resolve_data_path(data) if data else config["data"],
               "trained_on": config["data"], "task": config["task"], "encoder": config["encoder_resolved"],
-              "train_images": len(y_train), "test_images": len(y_test), "class_names": list(dataset.class_names),
+              "train_items": len(y_train), "test_items": len(y_test), "items": dataset.kind.items,
+              "class_names": list(dataset.class_names),
               "k": knn.k, "temperature": knn.temperature, "metric": knn.metric,
-              "baseline": dataset.kind.baseline, "baseline_label": dataset.kind.baseline_label}
+              "baseline": dataset.kind.baseline, "baseline_label": dataset.kind.baseline_label,
+              "baselines": {baseline.key: baseline.label for baseline in dataset.kind.baselines}}
     for name, (train_f, test_f) in features.items():
         prefix = "" if name == "trained" else f"{name}_"
         report = knn_report(train_f, y_train, test_f, y_test, dataset.class_names, *astuple(knn))
@@ -69,10 +73,9 @@ def probe_run(run_dir, data: str | None = None, device="cpu", fractions=(), draw
         result[f"{prefix}linear_top1"] = linear_probe(train_f, y_train, test_f, y_test)["accuracy"]
         if name == "trained":
             result["knn"] = report  # with per-class accuracy and the confusion matrix
-    baseline = dataset.kind.baseline  # "raw_pixels": raw_pixels_knn_top1, raw_pixels_linear_top1
-    baseline_knn, result[f"{baseline}_linear_top1"] = _baseline_probes(result["data"], knn,
-                                                                       **run_data_options(config))
-    result[f"{baseline}_knn_top1"] = baseline_knn["accuracy"]
+    baselines = _baseline_probes(result["data"], knn, **run_data_options(config))
+    for key, (baseline_knn, linear) in baselines.items():  # raw_pixels_knn_top1, bag_of_words_linear_top1, …
+        result[f"{key}_knn_top1"], result[f"{key}_linear_top1"] = baseline_knn["accuracy"], linear
     result["feature_spread"] = feature_spread(features["trained"][1])
     if fractions:
         result["label_efficiency"] = label_efficiency(trained, random_init, dataset, fractions, draws, fine_tuning,

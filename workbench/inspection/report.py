@@ -8,10 +8,11 @@ METHODS = {"linear": "linear probe", "fine_tune": "fine-tuning"}
 
 def probe_markdown(result: dict) -> str:
     """k-NN and linear-probe top-1 of a run against its baselines, then per-class k-NN accuracy."""
-    classes, baseline = len(result["class_names"]), result["baseline"]
+    classes, baselines = len(result["class_names"]), result["baselines"]
     transfer = (f" — a transfer: the encoder was trained on **{result['trained_on']}**"
                 if result["data"] != result["trained_on"] else "")
-    lines = [f"Top-1 on {result['test_images']:,} held-out images of **{result['data']}**, {classes} classes "
+    lines = [f"Top-1 on {result['test_items']:,} held-out {result['items']} of **{result['data']}**, "
+             f"{classes} classes "
              f"(chance {1 / classes:.2f}){transfer}. k-NN: {_knn_words(result)}; linear probe: logistic "
              "regression on frozen features.", "",
              "| representation | k-NN top-1 | linear probe top-1 |", "|---|---|---|",
@@ -19,8 +20,8 @@ def probe_markdown(result: dict) -> str:
              f"**{result['linear_top1']:.3f}** |",
              f"| same encoder, random init | {result['random_init_knn_top1']:.3f} | "
              f"{result['random_init_linear_top1']:.3f} |",
-             f"| {result['baseline_label']} | {result[f'{baseline}_knn_top1']:.3f} | "
-             f"{result[f'{baseline}_linear_top1']:.3f} |",
+             *(f"| {label} (no learning) | {result[f'{key}_knn_top1']:.3f} | {result[f'{key}_linear_top1']:.3f} |"
+               for key, label in baselines.items()),
              "", "k-NN accuracy per class (trained encoder): "
              + ", ".join(f"{name} {acc:.2f}" for name, acc in result["knn"]["per_class"].items())]
     if "label_efficiency" in result:

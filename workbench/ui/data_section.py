@@ -1,6 +1,6 @@
-"""Section 1 of the page — the data: a built-in set, a torchvision set or a folder of the user's own images
-(typed, or uploaded as a zip), how it is read (resolution, grey, the share held out), what it holds, and a few
-samples of every class.
+"""Section 1 of the page — the data: a built-in set (images or texts), a torchvision set or a folder of the user's
+own images (typed, or uploaded as a zip), how it is read (resolution, grey, the share held out), what it holds,
+and a few samples of every class: pictures of images, a table of texts.
 
 A typed path is read only inside the folders the app was started with (`--data-root`); an uploaded zip is
 unpacked, safely, into the app's own uploads folder.
@@ -15,11 +15,12 @@ import gradio as gr
 from ..data import IMAGE_SIZES, available_builtins, load_dataset
 from ..data.archive import unpack_zip
 from ..data.check import check_folder, check_markdown
-from ..data.kinds import picture
+from ..data.kinds import IMAGE, TEXT
 from ..data.roots import allowed_spec
 from ..data.torchvision_sets import SETS, parse_spec
 from ..engine.settings import TrainConfig, preset_data
 from .errors import USER_ERRORS, shows_user_errors, warning
+from .kinds import kind_values, show_by_kind
 from .state import PageState
 
 SAMPLES_PER_CLASS, CLASSES_SHOWN = 2, 20
@@ -56,21 +57,33 @@ def checked_spec(state: PageState, spec: str) -> str:
     return allowed_spec(spec, (*state.data_roots, state.uploads), available_builtins())
 
 
-def describe_data(state: PageState, spec: str, options: dict, download=False):
-    """The data set's summary — for a folder, the whole check report (classes, sizes, modes, every file skipped
-    and why) — and a gallery of samples of each class. `options`: how it is read (`read_options`); `download`:
-    fetch a torchvision set that is not on disk."""
-    spec = checked_spec(state, spec)
-    data = load_dataset(spec, **options, download=bool(download) and parse_spec(spec) is not None)
-    gallery = []
+# How each kind shows its samples: a gallery of captioned pictures, or rows of a table (class, text).
+SAMPLES_AS = {IMAGE.name: lambda data, rows, names: [(IMAGE.picture(data.train_items[i]), name)
+                                                     for i, name in zip(rows, names)],
+              TEXT.name: lambda data, rows, names: [[name, text] for name, text in
+                                                    zip(names, data.texts(data.train_items[rows]))]}
+
+
+def samples(data) -> list:
+    """A few training items of each class, as the data's kind shows them (`SAMPLES_AS`)."""
+    rows, names = [], []
     for c, name in enumerate(data.class_names[:CLASSES_SHOWN]):
         per_class = SAMPLES_PER_CLASS if data.labelled else SAMPLES_PER_CLASS * CLASSES_SHOWN // 2
-        rows = (data.train_labels == c).nonzero().flatten()[:per_class]
-        gallery += [(picture(data.train_images[i]), name) for i in rows.tolist()]
+        picked = (data.train_labels == c).nonzero().flatten()[:per_class].tolist()
+        rows, names = rows + picked, names + [name] * len(picked)
+    return SAMPLES_AS[data.kind.name](data, rows, names)
+
+
+def describe_data(state: PageState, spec: str, options: dict, download=False):
+    """The data set's summary — for a folder, the whole check report (classes, sizes, modes, every file skipped
+    and why) — the name of its kind, and samples of each class. `options`: how it is read (`read_options`);
+    `download`: fetch a torchvision set that is not on disk."""
+    spec = checked_spec(state, spec)
+    data = load_dataset(spec, **options, download=bool(download) and parse_spec(spec) is not None)
     if Path(spec).is_dir():
         report = check_folder(spec, options["image_size"], options["test_fraction"])
-        return f"{data.describe()}\n\n{check_markdown(report)}", gallery
-    return data.describe() + "".join(f"\n- {note}" for note in data.notes[:10]), gallery
+        return f"{data.describe()}\n\n{check_markdown(report)}", data.kind.name, samples(data)
+    return data.describe() + "".join(f"\n- {note}" for note in data.notes[:10]), data.kind.name, samples(data)
 
 
 def unpacked_upload(state: PageState, zip_file: str) -> Path:
@@ -90,9 +103,9 @@ def build_data_section(demo: gr.Blocks, state: PageState) -> DataControls:
             data = gr.Dropdown([(label, name) for name, label in available_builtins().items()],
                                value=preset_data(TrainConfig.task), allow_custom_value=True, label="Data set",
                                elem_id="data",
-                               info=f"A built-in set; the path of a folder of images (one sub-folder per class, or "
-                                    f"flat: unlabelled); or NAME:ROOT for a torchvision set under ROOT "
-                                    f"({', '.join(SETS)}).")
+                               info=f"A built-in set of images or texts; the path of a folder of images (one "
+                                    f"sub-folder per class, or flat: unlabelled); or NAME:ROOT for a torchvision "
+                                    f"set under ROOT ({', '.join(SETS)}).")
             upload = gr.File(label="…or upload a zip of images", file_types=[".zip"], type="filepath",
                              elem_id="data-zip", height=120)
         data_info = gr.Markdown(elem_id="data-info")
@@ -106,15 +119,20 @@ def build_data_section(demo: gr.Blocks, state: PageState) -> DataControls:
                                 info="read every image in grey")
         download = gr.Checkbox(False, label="Download if missing", elem_id="download", scale=1,
                                info="a torchvision set not yet under ROOT, when the network allows")
-    samples = gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
-                         allow_preview=False)
+    shown = {IMAGE.name: gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
+                                    allow_preview=False),
+             TEXT.name: gr.Dataframe(headers=["class", "text"], label="Samples, two per class", wrap=True,
+                                     interactive=False, visible=False, elem_id="text-samples", max_height=320,
+                                     column_widths=["15%", "85%"])}
+    kind = gr.State(IMAGE.name)  # the data's kind: which samples are shown
     controls = DataControls(data, image_size, grayscale, test_fraction)
 
     def show_data(**chosen):
         try:
-            return describe_data(state, chosen["data"], read_options(chosen), chosen["download"])
+            info, data_kind, items = describe_data(state, chosen["data"], read_options(chosen), chosen["download"])
         except USER_ERRORS as error:
-            return warning(error), []
+            return warning(error), *([] for _ in shown), gr.skip()
+        return info, *kind_values(shown, data_kind, items), data_kind
 
     @shows_user_errors
     def unpack(zip_file):
@@ -122,9 +140,10 @@ def build_data_section(demo: gr.Blocks, state: PageState) -> DataControls:
         return str(unpacked_upload(state, zip_file)) if zip_file else gr.skip()
 
     shown_inputs = {**controls.inputs, "download": download}
+    outputs = [data_info, *shown.values(), kind]
     for control in shown_inputs.values():
-        control.change(show_data, inputs_kwargs=shown_inputs, outputs=[data_info, samples],
-                       api_name="data" if control is data else False)
+        show_by_kind(control.change(show_data, inputs_kwargs=shown_inputs, outputs=outputs,
+                                    api_name="data" if control is data else False), shown, kind)
     upload.upload(unpack, upload, data, api_name="upload_zip")
-    demo.load(show_data, inputs_kwargs=shown_inputs, outputs=[data_info, samples], api_name=False)
+    show_by_kind(demo.load(show_data, inputs_kwargs=shown_inputs, outputs=outputs, api_name=False), shown, kind)
     return controls

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..data.kinds import KINDS
 from ..engine.checkpoints import list_runs
 from ..engine.job import JobManager
 from ..inspection import plots
@@ -21,18 +22,38 @@ RUN_COLUMNS = ["run", "task", "data", "epochs", "seconds", "k-NN", "started", "s
 POLL_EVERY, LOSS_PLOT_EVERY = 2.0, 4.0
 
 
+# What a language model's records measure beyond the loss, in words: the key of its step records (its held-out
+# twin in the eval records is "val_" + key) and how to say it.
+TASK_MEASURES = {"masked_accuracy": "masked-token accuracy", "bits_per_token": "bits per token"}
+
+
+def task_measures(status) -> str:
+    """"masked-token accuracy 0.41 (held out 0.39)" where the run's records hold such a measure; else ""."""
+    step = status.steps[-1] if status.steps else {}
+    held_out = status.evals[-1] if status.evals else {}
+    words = []
+    for key, name in TASK_MEASURES.items():
+        if key in step:
+            twin = f" (held out {held_out[f'val_{key}']:.3f})" if f"val_{key}" in held_out else ""
+            words.append(f"{name} {step[key]:.3f}{twin}")
+    if "val_loss" in held_out:
+        words.append(f"held-out loss {held_out['val_loss']:.3f}")
+    return " · ".join(words)
+
+
 def status_markdown(status) -> str:
     if status is None:
         return "No training run yet. Choose data and a task, then press **Start**."
     done = f"step {status.step:,} / {status.total_steps:,} · epoch {status.epoch} / {status.epochs}"
-    speed = f"{status.images_per_second:,.0f} images/s" if status.images_per_second else ""
+    items = KINDS[task_class(status.task).kind].items
+    speed = f"{status.images_per_second:,.0f} {items}/s" if status.images_per_second else ""
     eta = f"ETA {status.eta_seconds:,.0f} s" if status.eta_seconds and status.state == "running" else ""
     knn = "" if not status.evals else ("k-NN: no labels" if math.isnan(status.evals[-1]["knn_top1"])
                                        else f"k-NN top-1 {status.evals[-1]['knn_top1']:.3f}")
     spread = (f"collapse monitor: spread {status.evals[-1]['feature_spread']:.2f} × 1/√d (≈1 healthy, → 0 "
               f"collapsed), effective rank {status.evals[-1]['effective_rank']:.1f}" if status.evals else "")
     memory = f"GPU memory {status.gpu_memory_gb:.1f} GiB at most" if status.gpu_memory_gb is not None else ""
-    line = " · ".join(part for part in (done, speed, eta, knn, spread, memory) if part)
+    line = " · ".join(part for part in (done, speed, eta, task_measures(status), knn, spread, memory) if part)
     message = f"\n\n{status.message}" if status.message else ""
     return (f"**{status.state.upper()}** — {line}  \n`{status.out_dir}` on {status.device} "
             f"({status.encoder}){message}\n\n*What to look for:* {task_class(status.task).info.look_for}")
@@ -86,15 +107,16 @@ class LivePoll:
         shown = drawn or (None, None, None, None, 0.0)
         fresh_evals = (seen[0], seen[2]) != (shown[0], shown[2])
         fresh_runs = fresh_evals or seen[3] != shown[3]  # a new run, epoch or state
-        fresh_steps = seen[:2] != tuple(shown[:2]) and (
+        fresh_steps = fresh_evals or seen[:2] != tuple(shown[:2]) and (  # an eval: the held-out loss's new point
             fresh_runs or time.monotonic() - shown[4] >= LOSS_PLOT_EVERY - POLL_EVERY / 2)
         shows = (seen[0], seen[1] if fresh_steps else shown[1], seen[2], seen[3],
                  time.monotonic() if fresh_steps else shown[4])
         return (
             status_markdown(now),
             progress_html(now),
-            self.figure("loss", seen[:2], lambda: plots.loss_figure(now.steps if now else [],
-                                                                    now.total_steps if now else 0))
+            self.figure("loss", seen[:3], lambda: plots.loss_figure(now.steps if now else [],
+                                                                    now.total_steps if now else 0,
+                                                                    now.evals if now else []))
             if fresh_steps else gr.skip(),
             self.figure("knn", (seen[0], seen[2]), lambda: plots.knn_figure(now.evals if now else [],
                                                                             now.epochs if now else 0))

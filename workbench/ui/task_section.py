@@ -1,5 +1,6 @@
 """Sections 2 and 3 of the page — the pretext task (its card and its controls, built from the registry) and what
-the model sees (the preview, drawn by the task's own training code, with a trained run's answers).
+the model sees (the preview, drawn by the task's own training code, with a trained run's answers: a picture of
+images, a table of a text's tokens; and, for a task whose model writes, the prompt it continues).
 
 The task's parameters travel as one dict (`TaskControls.params`), whatever the task: each control writes its
 value into it, and the preview and Start read it. A new task module appears here without touching this file.
@@ -12,13 +13,16 @@ import gradio as gr
 import torch
 
 from ..data import DEFAULT_DATA, available_builtins
+from ..data.kinds import IMAGE, TEXT
 from ..engine.settings import TrainConfig, preset_data, task_defaults
 from ..inspection.answers import answering_run
 from ..inspection.preview import task_preview
 from ..tasks import explanation, list_tasks, task_class
 from .data_section import DataControls, checked_spec, read_options
 from .errors import USER_ERRORS, warning
+from .kinds import kind_shown, kind_values
 from .state import PageState
+from .writing import build_writing_panel
 
 
 @dataclass
@@ -91,10 +95,11 @@ def task_shown(task_name, spec, tasks, controls) -> list:
     return [card_markdown(task_name), defaults, *visible, *values]
 
 
-def preview_picture(state: PageState, chosen: dict):
+def preview_drawing(state: PageState, chosen: dict):
     """What training feeds the model — and, once the current run of this task on this data, read as it reads
     it, has a checkpoint, what the model answers (`answering_run`; redrawn at each epoch's checkpoint while it
-    trains). None, with a warning, for data or parameters it cannot draw."""
+    trains): a picture of images, an HTML table of texts. None, with a warning, for data or parameters it
+    cannot draw."""
     try:
         spec, options = checked_spec(state, chosen["data"]), read_options(chosen)
         run_dir = answering_run(state.manager.current, chosen["task"], spec, options["image_size"],
@@ -122,25 +127,31 @@ def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls) ->
     with gr.Row():
         preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0, scale=1)
         redraw_button = gr.Button("Redraw", scale=1, elem_id="redraw")
-    preview = gr.Image(label="Inputs and targets, drawn by the training code", type="numpy", format="png",
-                       interactive=False, elem_id="preview", buttons=["download"])
+    # One component per kind of item; the chosen task's kind is shown.
+    previews = {IMAGE.name: gr.Image(label="Inputs and targets, drawn by the training code", type="numpy", format="png",
+                                  interactive=False, elem_id="preview", buttons=["download"]),
+                TEXT.name: gr.HTML(visible=False, elem_id="text-preview", js_on_load=None)}
+    preview_inputs = {"data": read.data, "task": task, "seed": preview_seed, "params": params, **read.options}
+    build_writing_panel(state, {name: preview_inputs[name] for name in ("data", "task", *read.options)}, task)
 
     def show_task(task_name, spec):
         return task_shown(task_name, spec, tasks, controls)
 
     def draw_preview(**chosen):
-        return preview_picture(state, chosen)
+        return kind_values(previews, task_class(chosen["task"]).kind, preview_drawing(state, chosen))
 
     def set_param(name):
         return lambda values, value: {**(values or {}), name: value}
 
-    preview_inputs = {"data": read.data, "task": task, "seed": preview_seed, "params": params, **read.options}
     card_outputs = [task_card, params, *groups, *controls.values()]
+    preview = list(previews.values())
     redraw = dict(fn=draw_preview, inputs_kwargs=preview_inputs, outputs=preview, api_name=False)  # off the API
     # A new task or data set sets the controls to their defaults there, then redraws the preview once; a
     # control the user moves writes its value into the dict and redraws at once (.input: not fired by the
     # programmatic updates of show_task).
     last_task = gr.State(TrainConfig.task)
+    task.change(lambda name: kind_shown(previews, task_class(name).kind), task, preview, api_name=False,
+                show_progress="hidden")  # the preview of the task's kind
     task.change(follow_preset_data, [task, read.data, last_task], [read.data, last_task], api_name=False).then(
         show_task, [task, read.data], card_outputs, api_name="task").then(**redraw)
     read.data.change(show_task, [task, read.data], card_outputs, api_name=False).then(**redraw)

@@ -1,5 +1,5 @@
 """Section 5 of the page — inspect a representation: measure it with labels (k-NN, linear probe, label
-efficiency), map it, find an image's neighbours, export it. One module per panel, each laying out and wiring
+efficiency), map it, find an item's neighbours, look at a text model's attention, export it. One module per panel, each laying out and wiring
 its own components; what they share is the run and data picked at the top (`pick.RunPick`). What the section
 shares with the rest of the page is the `PageState` (which runs exist, which one is training) and the run
 picked in the training section's table."""
@@ -9,6 +9,7 @@ import gradio as gr
 from ...inspection.mapview import PLOTLY_JS
 from ..errors import shows_user_errors
 from ..state import PageState
+from .attention import build_attention_panel
 from .efficiency import build_efficiency_panel
 from .evolution import build_evolution_panel
 from .export import build_export_panel
@@ -36,4 +37,5 @@ def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dr
     build_evolution_panel(state, pick)
     build_efficiency_panel(state, pick)
     build_neighbours_panel(state, pick)
+    build_attention_panel(state, pick)
     build_export_panel(state, pick)

@@ -27,7 +27,7 @@ def build_efficiency_panel(state: PageState, pick: RunPick) -> None:
     gr.Markdown("### Few labels: linear probe and fine-tuning")
     with gr.Row():
         fractions = gr.CheckboxGroup([(f"{f:.0%}", f) for f in FRACTIONS], value=list(FRACTIONS),
-                                     label="Labelled share of the training images", elem_id="fractions")
+                                     label="Labelled share of the training items", elem_id="fractions")
         draws = gr.Slider(1, 5, value=3, step=1, label="Label draws", info="mean ± std over this many draws")
         steps = gr.Slider(0, 1000, value=FineTuning.steps, step=10, label="Fine-tuning steps",
                           info="0: linear probe only")

@@ -26,7 +26,7 @@ def build_evolution_panel(state: PageState, pick: RunPick) -> None:
     gr.Markdown("### How the embedding changed during training")
     with gr.Row():
         points = gr.Slider(100, 3000, value=600, step=100, label="Points", scale=3,
-                           info="held-out images, drawn per class")
+                           info="held-out items, drawn per class")
         button = gr.Button("Map every saved epoch", elem_id="evolution", scale=1)
     animation = gr.HTML("<p>Maps of the random-init network and of each epoch kept in the run's history "
                         "(1, 2, 4, 8, … and the last five), each laid out from the one before so that they "

@@ -1,5 +1,6 @@
-"""Section 5's map: UMAP of the held-out images in the trained encoder, its random init or raw pixels (or all
-three side by side), each point's image on hover and its neighbours on click."""
+"""Section 5's map: UMAP of the held-out items in the trained encoder, its random init or the data kind's
+no-learning baseline — raw pixels, a bag of words — (or all three side by side), each point's image or text on
+hover and its neighbours on click."""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -8,14 +9,13 @@ from pathlib import Path
 import gradio as gr
 
 from ...inspection.maps import MapSettings, map_run
-from ...inspection.mapview import PLOTLY_JS, iframe, map_document
+from ...inspection.mapview import PLOTLY_JS, iframe, map_document, map_title
 from ..errors import shows_user_errors
 from ..state import PageState
 from .pick import RunPick, checkpoint_time, chosen_data, chosen_run
 
 PLOTLY_URL = f"/gradio_api/file={PLOTLY_JS}"  # served as a static file (see `build_inspection_section`)
-REPRESENTATIONS = ["trained", "random_init", "raw_pixels"]
-WHAT = {"trained": "{task} features", "random_init": "random-init features", "raw_pixels": "raw pixels"}
+REPRESENTATIONS = ["trained", "random_init", "baseline"]  # "baseline": the data kind's first no-learning one
 
 
 @dataclass
@@ -45,9 +45,8 @@ def map_html(state: PageState, chosen: dict) -> str:
     documents = []
     for settings in shown:
         result = mapped(run_dir, data, settings, checkpoint_time(run_dir))
-        what = WHAT[settings.representation].format(task=result["task"])
-        documents.append(map_document(result, result["images"], f"UMAP of {what}, {result['data']} test images",
-                                      plotly_src=PLOTLY_URL, compact=len(shown) > 1))
+        documents.append(map_document(result, result["items"], map_title(result), plotly_src=PLOTLY_URL,
+                                      compact=len(shown) > 1))
     if len(documents) == 1:
         return iframe(documents[0])
     return ('<div style="display:flex;gap:6px">' + "".join(
@@ -59,7 +58,8 @@ def map_controls() -> dict:
     """The map's settings, by MapSettings's names (and "representation" "all": the three side by side)."""
     with gr.Row():
         representation = gr.Radio([("trained encoder", "trained"), ("random init", "random_init"),
-                                   ("raw pixels", "raw_pixels"), ("all three, side by side", "all")],
+                                   ("no learning: raw pixels, or a bag of words", "baseline"),
+                                   ("all three, side by side", "all")],
                                   value="trained", label="Representation", elem_id="map-representation")
         colour = gr.Radio([("class", "label"), ("k-NN right / wrong", "knn"), ("k-means cluster", "cluster")],
                           value="label", label="Colour by", elem_id="map-colour")
@@ -71,7 +71,7 @@ def map_controls() -> dict:
                              info="smaller packs the clusters tighter")
         metric = gr.Radio(["cosine", "euclidean"], value="cosine", label="Metric")
         sample = gr.Slider(100, 10000, value=1000, step=100, label="Points at most",
-                           info="held-out images, drawn per class")
+                           info="held-out items, drawn per class")
     return {"representation": representation, "colour": colour, "dimensions": dimensions,
             "n_neighbors": n_neighbors, "min_dist": min_dist, "metric": metric, "sample": sample}
 
@@ -82,7 +82,7 @@ def build_map_panel(state: PageState, pick: RunPick) -> MapPanel:
         settings = map_controls()
         redraw = gr.Button("Redraw the map", elem_id="redraw-map")
     plot = gr.HTML("<p>The map appears here once you press Measure. Rest the pointer on a point to see "
-                   "its image; click it to see its nearest neighbours.</p>", elem_id="umap-map", js_on_load=None)
+                   "its image or text; click it to see its nearest neighbours.</p>", elem_id="umap-map", js_on_load=None)
     gr.Markdown("*Read a UMAP map with care: the sizes of clusters and the gaps between them are not distances. "
                 "The accuracies above are measured in the original feature space, not on the map.*")
 
