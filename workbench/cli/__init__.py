@@ -9,13 +9,15 @@
     python -m workbench probe runs/first [--data digits] [--fractions 0.01 0.1 1] [--json]
     python -m workbench export runs/first --format projector --out exported/
     python -m workbench preview --task jigsaw --out jigsaw.png [--run runs/first]
+    python -m workbench generate runs/gpt --prompt "the big dog" [--temperature 0.8] [--tokens 60]
+    python -m workbench nearest runs/bert --text "the cat chased the dog" [--k 8]
     python -m workbench serve [--host 127.0.0.1] [--port 7860] [--data-root FOLDER …] [--auth USER:PASSWORD]
 """
 
-from . import data, export, preview, probe, runs, serve, tasks, train
+from . import data, export, generate, nearest, preview, probe, runs, serve, tasks, train
 from .common import Parser
 
-COMMANDS = (tasks, train, runs, probe, export, preview, data, serve)  # in the order --help lists them
+COMMANDS = (tasks, train, runs, probe, export, preview, generate, nearest, data, serve)  # in the order --help lists them
 
 
 def build_parser() -> Parser:

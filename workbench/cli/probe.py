@@ -1,4 +1,5 @@
-"""`probe`: how well a run's encoder serves with labels, against random init and raw pixels."""
+"""`probe`: how well a run's encoder serves with labels, against random init and the data's no-learning
+baselines (raw pixels; bags of words for text)."""
 
 import json
 import sys
@@ -11,7 +12,8 @@ from .common import USER_ERRORS, fail
 
 def add_to(commands):
     parser = commands.add_parser("probe", help="how well a run's encoder serves with labels: k-NN, linear probe "
-                                               "and label efficiency, against random init and raw pixels")
+                                               "and label efficiency, against random init and the data's baselines (raw "
+                                               "pixels; bags of words)")
     parser.add_argument("run_dir")
     parser.add_argument("--data", help="probe on another data set than the run's own (transfer)")
     parser.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS),

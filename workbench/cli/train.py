@@ -17,10 +17,13 @@ from .common import USER_ERRORS, fail, task_params
 def add_to(commands):
     parser = commands.add_parser("train", help="pretrain an encoder with a pretext task")
     parser.add_argument("--data",
-                        help="shapes, painted_shapes, digits, fashion_mnist (with Debian's dataset-fashion-mnist), "
-                             "NAME:ROOT for a torchvision set under ROOT (cifar10, cifar100, stl10, mnist, "
-                             "fashion_mnist, svhn), or a folder: one sub-folder per class, or flat (unlabelled); "
-                             "default: the task's preset's (shapes; painted_shapes for colorization)")
+                        help="images: shapes, painted_shapes, digits, fashion_mnist (with Debian's "
+                             "dataset-fashion-mnist), NAME:ROOT for a torchvision set under ROOT (cifar10, cifar100, "
+                             "stl10, mnist, fashion_mnist, svhn), or a folder: one sub-folder per class, or flat "
+                             "(unlabelled). Text: roles, fortunes (with Debian's fortunes), a text file (unlabelled), "
+                             "a CSV or JSON-lines file with text and label columns, or a folder of .txt files, one "
+                             "sub-folder per class. Default: the task's preset's (shapes; painted_shapes for "
+                             "colorization; roles for mlm and next_token)")
     parser.add_argument("--download", action="store_true",
                         help="fetch a NAME:ROOT set into ROOT first if it is not there (needs a network)")
     parser.add_argument("--image-size", type=int, default=TrainConfig.image_size,
@@ -122,6 +125,7 @@ def _progress_on(bar: tqdm):
             latest = status.evals[-1]
             measured = (f"k-NN top-1 {latest['knn_top1']:.3f}" if not math.isnan(latest["knn_top1"])
                         else f"feature spread {latest['feature_spread']:.2f} (no labels: no k-NN)")
-            bar.write(f"epoch {latest['epoch']:>3}: {measured}")
+            held_out = f" · held-out loss {latest['val_loss']:.3f}" if "val_loss" in latest else ""
+            bar.write(f"epoch {latest['epoch']:>3}: {measured}{held_out}")
 
     return show
