@@ -240,6 +240,18 @@ def test_unset_values_come_from_the_task_preset_and_set_ones_override_it(tmp_pat
     assert config.task_params["temperature"] == task_class("simclr").Params().temperature
 
 
+def test_a_small_folder_trains_with_the_preset_batch_fitted_and_refuses_only_a_batch_the_user_set(tmp_path):
+    folder = shapes_folder(tmp_path / "few", count=50)  # 40 training images: a small folder of a user's
+    run = TrainingRun(TrainConfig(data=str(folder), task="simclr", device="cpu", epochs=1), tmp_path / "run")
+    assert run.config.batch_size == 20 and run.steps_per_epoch == 2
+    assert run.notes == ["batch size 20, not the preset's 128: few has 40 training images, and a batch of at most "
+                         "half of them leaves two steps an epoch"]
+    assert run.run().state == "finished"
+    with pytest.raises(ValueError, match=r"batch size must be between 2 and 40 \(the training images of few\), "
+                                         r"got 128"):
+        TrainingRun(TrainConfig(data=str(folder), task="simclr", device="cpu", batch_size=128), tmp_path / "set")
+
+
 def test_a_preset_names_the_data_its_task_is_shown_on_and_a_named_data_set_wins():
     assert TrainConfig(task="colorization", device="cpu").resolved().data == "painted_shapes"
     assert TrainConfig(task="colorization", data="shapes", device="cpu").resolved().data == "shapes"

@@ -107,7 +107,7 @@ def _announce(run: TrainingRun, going_on: bool):
           f"{cfg.epochs} epochs, batch {cfg.batch_size}{processes}, {cfg.optimizer} lr {cfg.learning_rate:g}"
           + (f" · at most {cfg.max_minutes:g} min" if cfg.max_minutes else "")
           + (f" · going on from step {run.status().step}" if going_on else ""), file=sys.stderr)
-    for note in run.dataset.notes:
+    for note in [*run.dataset.notes, *run.notes]:
         print(f"  {note}", file=sys.stderr)
 
 

@@ -27,7 +27,7 @@ from .checkpoints import RunFolder, TrainingState
 from .distributed import World
 from .loop import Ending, train
 from .runs import new_run_dir
-from .settings import TrainConfig, check_fits, resolve_device
+from .settings import TrainConfig, check_fits, fit_preset_batch, resolve_device
 
 
 BACKGROUND_NICENESS = 10  # CFS gives a thread at nice 10 about a tenth of a nice-0 thread's share
@@ -77,16 +77,20 @@ class TrainingRun:
     "eval" (after each evaluation) or "end"; `status` holds only the records new since the previous event."""
 
     def __init__(self, config: TrainConfig, out_dir: str | Path, go_on: bool = False):
+        batch_asked = config.batch_size
         config = config.resolved()
         config.validate()
-        self.config = config
         self.out_dir = Path(out_dir)
         self.folder = RunFolder(self.out_dir)
         self.world = World.from_environment()  # one process, or one of torchrun's
         self.device = self.world.device(resolve_device(config.device))
         # raises DataError with a clear message before anything starts
         self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
+        self.notes: list[str] = []  # what the run set otherwise than its preset says, and why: one line each
+        if batch_asked is None:
+            config = fit_preset_batch(config, self.dataset, self.world.size, self.notes)
         check_fits(config, self.dataset, self.world.size)
+        self.config = config
         self.steps_per_epoch = len(self.dataset.pretrain_items) // config.batch_size
         self.encoder_name = config.encoder
         self.listeners: list[Callable[[str, RunStatus], None]] = []

@@ -152,3 +152,23 @@ def check_fits(config: TrainConfig, dataset, world_size: int = 1) -> None:
     if config.batch_size % world_size:
         raise ValueError(f"batch size must be a multiple of the {world_size} processes, each of which trains on "
                          f"its share of it, got {config.batch_size}")
+
+
+def fit_preset_batch(config: TrainConfig, dataset, world_size: int, notes: list[str]) -> TrainConfig:
+    """The preset's batch for this data: as many texts as fill the preset's tokens a step (a text task's), and
+    at most half the training items (two steps an epoch), a multiple of the processes, at least 2. `notes` says
+    why in one line where it differs from the preset's. A batch the user set is never changed: `check_fits`
+    refuses one too large."""
+    preset, items = task_class(config.task).preset_for(resolve_device(config.device).type), len(dataset.pretrain_items)
+    batch, why = config.batch_size, ""
+    if preset.tokens_per_step and dataset.kind.name == "text":
+        batch = max(2, round(preset.tokens_per_step / dataset.length))
+        why = f"{preset.tokens_per_step:,} tokens a step, in texts of {dataset.length} tokens"
+    if batch > items // 2:
+        batch = items // 2
+        why = (f"{dataset.name} has {items} training {dataset.kind.items}, and a batch of at most half of them "
+               "leaves two steps an epoch")
+    batch = max(2, batch // world_size * world_size)
+    if batch != config.batch_size:
+        notes.append(f"batch size {batch}, not the preset's {config.batch_size}: {why}")
+    return dataclasses.replace(config, batch_size=batch)

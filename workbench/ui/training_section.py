@@ -24,10 +24,13 @@ from .task_section import TaskControls, preset_for_this_machine
 
 def train_config(state: PageState, chosen: dict) -> TrainConfig:
     """The run the page's settings ask for, typed as the engine takes them: data only from inside the app's data
-    roots, and a time budget of 0 meaning none."""
+    roots, a time budget of 0 meaning none, and the preset's batch size left to the engine, which fits it to a
+    small data set (a batch the user moved is theirs)."""
+    batch = int(chosen["batch_size"])
     return TrainConfig(data=checked_spec(state, chosen["data"]), task=chosen["task"],
                        task_params=dict(chosen["task_params"] or {}), encoder=chosen["encoder"],
-                       epochs=int(chosen["epochs"]), batch_size=int(chosen["batch_size"]),
+                       epochs=int(chosen["epochs"]),
+                       batch_size=None if batch == preset_for_this_machine(chosen["task"]).batch_size else batch,
                        learning_rate=float(chosen["learning_rate"]), seed=int(chosen["seed"]),
                        device=chosen["device"], max_minutes=float(chosen["max_minutes"]) or None,
                        **read_options(chosen))
@@ -69,10 +72,11 @@ def wire_run_controls(state: PageState, buttons: dict, start_inputs: dict, go_on
 
     def start(**chosen):
         try:
-            manager.start(train_config(state, chosen))
+            run = manager.start(train_config(state, chosen))
         except USER_ERRORS as error:
             return warning(error), polling(manager)
-        return "Training started.", gr.Timer(active=True)
+        return " ".join(["Training started.", *(f"{note[0].upper()}{note[1:]}." for note in run.notes)]), \
+            gr.Timer(active=True)
 
     @shows_user_errors
     def go_on(name, n_epochs, budget):
