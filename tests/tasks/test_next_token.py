@@ -37,3 +37,18 @@ def test_an_untrained_model_scores_about_ln_v_and_greedy_sampling_repeats_itself
     assert torch.equal(greedy[0], greedy[1]) and torch.equal(greedy[0][:5], prompt) and len(greedy[0]) == 13
     warm = [task.generate(prompt, 8, torch.Generator().manual_seed(s), temperature=1.5) for s in range(2)]
     assert not torch.equal(warm[0], warm[1])
+
+
+def test_the_preset_batch_counts_tokens_so_a_plain_file_gets_fewer_longer_pieces(tmp_path):
+    from workbench.engine.job import TrainingRun
+    from workbench.engine.settings import TrainConfig
+
+    roles = TrainingRun(TrainConfig(task="next_token", device="cpu"), tmp_path / "roles")
+    assert roles.config.batch_size * roles.dataset.length <= 2560 and not roles.notes
+    notes = tmp_path / "notes.txt"
+    notes.write_text("A lecture on self-supervised learning, read as characters.\n" * 200, encoding="utf-8")
+    plain = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu"), tmp_path / "plain")
+    assert plain.dataset.length == 129 and plain.config.batch_size == 20
+    assert plain.notes == ["batch size 20, not the preset's 64: 2,560 tokens a step, in texts of 129 tokens"]
+    chosen = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", batch_size=32), tmp_path / "c")
+    assert chosen.config.batch_size == 32 and not chosen.notes  # a batch the user sets is theirs

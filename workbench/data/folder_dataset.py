@@ -84,7 +84,7 @@ def _given_split(train: FolderImages, test: FolderImages, train_dir: Path, test_
 def _held_out_split(train: FolderImages, path: Path, fraction: float):
     """((images, labels), (test images, test labels), note) of a folder without a split: `fraction` of every
     class held out."""
-    held_out = _hold_out(train.labels, len(train.class_names), fraction)
+    held_out = hold_out(train.labels, len(train.class_names), fraction)
     if not held_out.any():
         raise DataError(f"no image of {shown(path)} could be held out for testing: every class has a single "
                         f"image ({len(train.class_names)} classes, {len(train.labels)} images) — add images, or "
@@ -105,9 +105,9 @@ def _labelling_notes(train: FolderImages, labelled: bool) -> list[str]:
     return []
 
 
-def _hold_out(labels: torch.Tensor, classes: int, fraction: float) -> torch.Tensor:
-    """A mask of the images held out: `fraction` of every class (at least one where a class has two or more),
-    drawn with seed 0."""
+def hold_out(labels: torch.Tensor, classes: int, fraction: float) -> torch.Tensor:
+    """A mask of the items held out: `fraction` of every class (at least one where a class has two or more),
+    drawn with seed 0. Image folders and texts alike."""
     gen = torch.Generator().manual_seed(0)
     test_mask = torch.zeros(len(labels), dtype=torch.bool)
     for c in range(classes):

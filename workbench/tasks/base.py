@@ -47,6 +47,9 @@ class Preset:
     weight_decay: float = 1e-4
     optimizer: str = "adamw"  # "adamw", or "sgd" with momentum 0.9
     data: str | None = None   # the built-in set the method is shown on where the user names none (None: Shapes)
+    # Text: a batch of this many tokens, as language models count it, rather than `batch_size` texts — as many
+    # texts as fill it (a plain file's long pieces fewer than short stories); None: `batch_size` items.
+    tokens_per_step: int | None = None
 
 
 @dataclass(frozen=True)

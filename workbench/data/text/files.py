@@ -26,6 +26,7 @@ import torch
 
 from ..errors import DataError, shown
 from ..folder import UNLABELLED, find_split
+from ..folder_dataset import hold_out
 from .dataset import UNLABELLED_NOTE, TextDataset
 from .reading import TextProblem, decode_text, read_bytes, read_text
 from .tables import TABLE_SUFFIXES, read_table
@@ -248,13 +249,3 @@ def _labelling_notes(flat: bool, class_names: list[str], few: list[str], counts:
                      "two classes")
     return notes
 
-
-def hold_out(labels: torch.Tensor, classes: int, fraction: float, seed: int = 0) -> torch.Tensor:
-    """A mask of the texts held out: `fraction` of every class (at least one where a class has two or more)."""
-    gen = torch.Generator().manual_seed(seed)
-    mask = torch.zeros(len(labels), dtype=torch.bool)
-    for c in range(classes):
-        rows = (labels == c).nonzero().flatten()
-        rows = rows[torch.randperm(len(rows), generator=gen)]
-        mask[rows[:int(len(rows) * fraction) or (1 if len(rows) > 1 else 0)]] = True
-    return mask

@@ -32,7 +32,8 @@ import torch
 
 from ..errors import DataError, shown
 from .dataset import TextDataset
-from .files import cut_tokens, hold_out
+from ..folder_dataset import hold_out
+from .files import cut_tokens
 from .tokens import pad
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
