@@ -37,7 +37,7 @@ CROP_SCALE = (0.5, 1.0)  # labels do not need MAE's harsher crops; larger ones k
 
 
 def knn_of(encoder, dataset) -> float:
-    bank, queries = embed(encoder, dataset.train_images), embed(encoder, dataset.test_images)
+    bank, queries = embed(encoder, dataset.train_items), embed(encoder, dataset.test_items)
     return knn_accuracy(bank, dataset.train_labels, queries, dataset.test_labels)
 
 
@@ -50,7 +50,7 @@ def train_with_labels(seconds: float, config: TrainConfig, dataset, seed: int) -
         classifier = nn.Linear(encoder.feature_dim, len(dataset.class_names))
     model = nn.Sequential(encoder, classifier)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    images, labels = dataset.train_images, dataset.train_labels
+    images, labels = dataset.train_items, dataset.train_labels
     gen = torch.Generator().manual_seed(seed)
 
     def batches():

@@ -52,18 +52,18 @@ def main():
     trained, config = load_task(run_dir)
     random_init = load_task(run_dir, trained=False)[0]
     data = load_dataset(config["data"])
-    train_f, test_f = embed(trained, data.train_images), embed(trained, data.test_images)
+    train_f, test_f = embed(trained, data.train_items), embed(trained, data.test_items)
     t, scores = seconds(lambda: linear_probe(train_f, data.train_labels, test_f, data.test_labels))
     print(f"linear probe, {len(train_f):,} × {train_f.shape[1]}-d features: {t:.2f} s (top-1 {scores['accuracy']:.3f})")
     rows.append({"measure": "linear probe, learned features", "size": f"{len(train_f):,} × {train_f.shape[1]}-d",
                  "seconds": f"{t:.2f}", "top1": f"{scores['accuracy']:.3f}"})
-    raw_train, raw_test = raw_pixel_features(data.train_images), raw_pixel_features(data.test_images)
+    raw_train, raw_test = raw_pixel_features(data.train_items), raw_pixel_features(data.test_items)
     t, scores = seconds(lambda: linear_probe(raw_train, data.train_labels, raw_test, data.test_labels))
     print(f"linear probe, raw pixels ({raw_train.shape[1]}-d): {t:.2f} s (top-1 {scores['accuracy']:.3f})")
     rows.append({"measure": "linear probe, raw pixels", "size": f"{len(raw_train):,} × {raw_train.shape[1]}-d",
                  "seconds": f"{t:.2f}", "top1": f"{scores['accuracy']:.3f}"})
     tuning = FineTuning()
-    t, scores = seconds(lambda: tuning(trained, data.train_images, data.train_labels, data.test_images,
+    t, scores = seconds(lambda: tuning(trained, data.train_items, data.train_labels, data.test_items,
                                        data.test_labels, len(data.class_names)))
     print(f"fine-tuning, {tuning.steps} steps × {tuning.batch_size}: {t:.2f} s (top-1 {scores['accuracy']:.3f})")
     rows.append({"measure": "fine-tuning", "size": f"{tuning.steps} steps × {tuning.batch_size}",
