@@ -47,9 +47,7 @@ class Preset:
     weight_decay: float = 1e-4
     optimizer: str = "adamw"  # "adamw", or "sgd" with momentum 0.9
     data: str | None = None   # the built-in set the method is shown on where the user names none (None: Shapes)
-    # Text: a batch of this many tokens, as language models count it, rather than `batch_size` texts — as many
-    # texts as fill it (a plain file's long pieces fewer than short stories); None: `batch_size` items.
-    tokens_per_step: int | None = None
+    tokens_per_step: int | None = None  # text: a batch of as many texts as fill this many tokens, not batch_size
 
 
 @dataclass(frozen=True)
@@ -130,8 +128,7 @@ class PretextTask(nn.Module):
         return self.encoder(images)
 
     def held_out_metrics(self, items: torch.Tensor, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """Numbers measured on a batch of held-out items at every evaluation, in eval mode: a language model's
-        loss on text it never trains on ("val_loss"), the overfitting watch. None by default."""
+        """Numbers on held-out items at every evaluation, in eval mode: a language model's "val_loss"."""
         return {}
 
     def embedding(self, images: torch.Tensor) -> torch.Tensor:
