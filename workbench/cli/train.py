@@ -72,7 +72,7 @@ def handle(args) -> int:
         return 0 if run.run().state == "finished" else 1
     _announce(run, going_on=bool(args.resume))
     bar = tqdm(total=1, unit="step", dynamic_ncols=True)
-    run.listeners.append(_progress_on(bar))
+    run.listeners.append(_progress_on(bar, run.dataset.kind.items))
     try:
         status = run.run()
     except KeyboardInterrupt:
@@ -111,15 +111,16 @@ def _announce(run: TrainingRun, going_on: bool):
         print(f"  {note}", file=sys.stderr)
 
 
-def _progress_on(bar: tqdm):
-    """A run listener that moves `bar` with each step and writes each epoch's evaluation above it."""
+def _progress_on(bar: tqdm, items: str):
+    """A run listener that moves `bar` with each step and writes each epoch's evaluation above it; `items`: what
+    the speed counts ("images", "texts")."""
 
     def show(event, status):
         if event == "step":
             bar.total = status.total_steps
             bar.n = status.step
-            bar.set_postfix(loss=f"{status.steps[-1]['loss']:.3f}", img_s=f"{status.images_per_second:.0f}",
-                            refresh=False)
+            bar.set_postfix({"loss": f"{status.steps[-1]['loss']:.3f}",
+                             f"{items}/s": f"{status.images_per_second:.0f}"}, refresh=False)
             bar.refresh()
         elif event == "eval" and status.evals:
             latest = status.evals[-1]
