@@ -31,7 +31,10 @@ class OnlineEvaluation:
         self.queries = stratified_sample(data.test_labels, bank // 2, gen)
 
     def last_seconds(self) -> float:
-        """What the last evaluation will take, from what the last one took: it embeds more images."""
+        """What the last evaluation will take, from what the last one took: it embeds every item (unlabelled
+        data: every held-out one, its only use there)."""
+        if not self.data.labelled:
+            return self.seconds * len(self.data.test_labels) / len(self.queries)
         images = len(self.data.train_labels) + len(self.data.test_labels)
         return self.seconds * images / (len(self.bank) + len(self.queries))
 
