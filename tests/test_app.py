@@ -56,6 +56,8 @@ def test_start_poll_second_start_stop_and_map(client):
     assert message == "Training started."
     message, _ = client.predict(api_name="/start")
     assert "already going" in message
+    status = wait_for(client, lambda text: "RUNNING" in text, timeout=60)
+    assert status[4]["data"][0][-1] == "running"  # the runs table says what the status says, from the first poll
     status = wait_for(client, lambda text: "epoch 2" in text)  # one epoch done: a checkpoint exists
     deadline = time.time() + 30
     while "plot" not in status[2] and time.time() < deadline:  # the loss is redrawn every few seconds

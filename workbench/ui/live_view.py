@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..data.kinds import KINDS
 from ..engine.checkpoints import list_runs
-from ..engine.job import JobManager
+from ..engine.job import JobManager, RunStatus
 from ..inspection import plots
 from ..tasks import task_class
 
@@ -65,12 +65,20 @@ def progress_html(status) -> str:
             f'<span>{100 * fraction:.0f} %</span></div>')
 
 
-def runs_table(runs_root) -> list[list]:
-    """The app's runs, newest first: the rows of the runs table."""
-    return [[Path(run["run"]).name, run["task"], Path(run["data"]).name, f"{run['epoch']} / {run['epochs']}",
-             round(run["seconds"]), "" if run["knn_top1"] is None or math.isnan(run["knn_top1"])
-             else round(run["knn_top1"], 3), run["started"],
-             run["state"]] for run in list_runs(runs_root)]
+def runs_table(runs_root, live: RunStatus | None = None) -> list[list]:
+    """The app's runs, newest first: the rows of the runs table. The run going on (`live`) reads as the status
+    line above says: its folder on disk lags behind (no state or k-NN written in its first seconds)."""
+    rows = []
+    for run in list_runs(runs_root):
+        if live is not None and Path(run["run"]) == Path(live.out_dir):
+            knn = next((e["knn_top1"] for e in reversed(live.evals) if "knn_top1" in e), None)
+            run = {**run, "epoch": live.epoch, "epochs": live.epochs or run["epochs"],
+                   "seconds": live.elapsed_seconds, "knn_top1": knn, "state": live.state}
+        knn = run["knn_top1"]
+        rows.append([Path(run["run"]).name, run["task"], Path(run["data"]).name, f"{run['epoch']} / {run['epochs']}",
+                     round(run["seconds"]), "" if knn is None or math.isnan(knn) else round(knn, 3), run["started"],
+                     run["state"]])
+    return rows
 
 
 def run_names(runs_root) -> list[str]:
@@ -121,7 +129,7 @@ class LivePoll:
             self.figure("knn", (seen[0], seen[2]), lambda: plots.knn_figure(now.evals if now else [],
                                                                             now.epochs if now else 0))
             if fresh_evals else gr.skip(),
-            runs_table(self.manager.runs_root) if fresh_runs else gr.skip(),
+            runs_table(self.manager.runs_root, now) if fresh_runs else gr.skip(),
             shows,
             f"{seen[0]}:{seen[2]}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw the predictions
             gr.Timer(active=bool(now and now.active)),
