@@ -177,3 +177,44 @@ def test_the_data_box_follows_a_preset_that_names_its_data_and_keeps_the_user_s_
             expect(info).to_contain_text("digits")
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_card_formulas_are_typeset_and_real_text_brings_the_task_s_preset_for_real_data(app_url):
+    """Barlow Twins' card has a formula inside a sentence and one on a line of its own: both typeset, no TeX left
+    as text. GPT on Roles shows its preset; on the fortunes (real text) its preset for real data."""
+    from workbench.tasks.next_token import NextToken
+
+    wait_until_served(app_url)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(LONG)
+
+        def pick(box, option):
+            page.locator(f"#{box} input").first.click()
+            page.get_by_role("option", name=re.compile(option)).click()
+
+        def shown_preset():
+            return [page.locator(f"#{name} input[type=number]").first.input_value() for name in ("epochs", "batch-size")]
+
+        try:
+            page.goto(app_url)
+            expect(page.locator("#data-info")).to_contain_text("shapes: 5,000 training", timeout=LONG)
+            pick("task", "^Barlow")
+            card = page.locator("#task-card")
+            expect(card).to_contain_text("cross-correlation", timeout=LONG)
+            expect(card.locator(".katex").nth(1)).to_be_visible()
+            left_as_text = page.evaluate("""() => { const card = document.querySelector('#task-card').cloneNode(true);
+                card.querySelectorAll('.katex, .katex-display').forEach(m => m.remove()); return card.textContent; }""")
+            assert "$" not in left_as_text and "\\frac" not in left_as_text
+            pick("task", "^GPT")
+            expect(page.locator("#data input")).to_have_value(re.compile("^Roles"), timeout=LONG)
+            expect(page.locator("#epochs input[type=number]").first).to_have_value(str(NextToken.preset.epochs))
+            assert shown_preset() == [str(NextToken.preset.epochs), str(NextToken.preset.batch_size)]
+            pick("data", "^Fortunes")
+            real = NextToken.real_data_preset
+            expect(page.locator("#epochs input[type=number]").first).to_have_value(str(real.epochs), timeout=LONG)
+            assert shown_preset() == [str(real.epochs), str(real.batch_size)]
+        finally:
+            browser.close()

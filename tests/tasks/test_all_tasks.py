@@ -124,7 +124,7 @@ def test_info_card_preset_and_params_are_complete(name):
     for section in CARD_SECTIONS:
         assert re.search(rf"\*\*{section}[^*]*\*\*", card), f"the card of {name} lacks '{section}'"
     assert "$$" in card and info.paper_url in card
-    for preset in (cls.preset, cls.gpu_preset):
+    for preset in (cls.preset, cls.gpu_preset, *([cls.real_data_preset] if cls.real_data_preset else [])):
         assert preset.epochs >= 1 and preset.batch_size >= 2 and 0 < preset.learning_rate < 1
         assert preset.optimizer in ("adamw", "sgd")
     for spec in dataclasses.fields(cls.Params):

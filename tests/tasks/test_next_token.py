@@ -39,16 +39,22 @@ def test_an_untrained_model_scores_about_ln_v_and_greedy_sampling_repeats_itself
     assert not torch.equal(warm[0], warm[1])
 
 
-def test_the_preset_batch_counts_tokens_so_a_plain_file_gets_fewer_longer_pieces(tmp_path):
+def test_real_text_takes_the_real_data_preset_whose_batch_counts_tokens(tmp_path):
     from workbench.engine.job import TrainingRun
     from workbench.engine.settings import TrainConfig
+    from workbench.tasks.next_token import NextToken
 
     roles = TrainingRun(TrainConfig(task="next_token", device="cpu"), tmp_path / "roles")
     assert roles.config.batch_size * roles.dataset.length <= 2560 and not roles.notes
+    assert roles.config.learning_rate == NextToken.preset.learning_rate  # generated: the preset shaped on it
     notes = tmp_path / "notes.txt"
     notes.write_text("A lecture on self-supervised learning, read as characters.\n" * 200, encoding="utf-8")
     plain = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu"), tmp_path / "plain")
-    assert plain.dataset.length == 129 and plain.config.batch_size == 20
-    assert plain.notes == ["batch size 20, not the preset's 64: 2,560 tokens a step, in texts of 129 tokens"]
+    real = NextToken.real_data_preset
+    assert (plain.config.epochs, plain.config.learning_rate) == (real.epochs, real.learning_rate)
+    assert plain.config.batch_size == round(real.tokens_per_step / plain.dataset.length) != NextToken.preset.batch_size
+    assert len(plain.notes) == 1 and plain.notes[0].startswith("next_token's preset for real data, not generated")
+    half = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", learning_rate=1e-3), tmp_path / "h")
+    assert half.config.learning_rate == 1e-3 and half.config.epochs == real.epochs  # what the user sets is theirs
     chosen = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", batch_size=32), tmp_path / "c")
-    assert chosen.config.batch_size == 32 and not chosen.notes  # a batch the user sets is theirs
+    assert chosen.config.batch_size == 32 and chosen.notes == plain.notes  # a batch the user sets is theirs

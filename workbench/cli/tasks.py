@@ -19,7 +19,8 @@ def task_description(name: str) -> dict:
                "high": f.metadata["high"], "choices": f.metadata["choices"], "collapse_lab": f.metadata["lab"]}
               for f in fields(cls.Params)]
     return {**asdict(cls.info), "card": explanation(name), "encoders": cls.encoders,
-            "preset": asdict(cls.preset), "gpu_preset": asdict(cls.gpu_preset), "params": params}
+            "preset": asdict(cls.preset), "gpu_preset": asdict(cls.gpu_preset),
+            "real_data_preset": cls.real_data_preset and asdict(cls.real_data_preset), "params": params}
 
 
 def handle(args) -> int:

@@ -24,7 +24,7 @@ files, never both. Resolution and grey apply to images; texts ignore them.
 from functools import lru_cache
 from pathlib import Path
 
-from .builtin import (DEFAULT_DATA, ORDER, TEXT_BUILTINS, VIEW_PRESETS, available_builtins, builtin_version,
+from .builtin import (DEFAULT_DATA, GENERATED, ORDER, TEXT_BUILTINS, VIEW_PRESETS, available_builtins, builtin_version,
                       is_builtin, load_builtin)
 from .dataset import ImageDataset, in_grey
 from .errors import DataError, shown
@@ -35,8 +35,8 @@ from .text.files import TEXT_SUFFIX, load_text_source, text_version
 from .torchvision_sets import SETS, load_torchvision_set, parse_spec, resolve_root, torchvision_dataset
 
 __all__ = ["DEFAULT_DATA", "IMAGE_SIZES", "TEST_FRACTION", "VIEW_PRESETS", "DataError", "ImageDataset",
-           "TextDataset", "available_builtins", "check_options", "load_dataset", "load_run_data", "resolve_data_path",
-           "run_data_options", "source_kind"]
+           "TextDataset", "available_builtins", "check_options", "is_generated", "load_dataset", "load_run_data",
+           "resolve_data_path", "run_data_options", "source_kind"]
 
 IMAGE_SIZES = (8, 512)  # the resolutions a data set can be read at, in pixels
 TEST_FRACTION = 0.2     # held out of every class for the k-NN and probes when the data has no test split
@@ -97,6 +97,11 @@ def source_kind(resolved: str) -> str:
         raise DataError(f"{shown(path)} holds neither images nor .txt files (it holds {', '.join(others[:5])} "
                         "files): put images in it, or .txt files for text — one sub-folder of them per class")
     return "text" if TEXT_SUFFIX in suffixes else "image"
+
+
+def is_generated(spec: str) -> bool:
+    """Whether a data set is drawn by a program (Shapes, Roles), not taken from the world (`GENERATED`)."""
+    return str(spec).strip().lower() in GENERATED
 
 
 def resolve_data_path(spec: str) -> str:

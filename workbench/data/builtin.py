@@ -28,6 +28,9 @@ INSTALLABLE = {
 }
 INSTALLED = {"fashion_mnist": fashion.installed, "fortunes": fortunes.installed}
 TEXT_BUILTINS = ("roles", "fortunes")
+# The sets a program draws, not taken from the world. A task's CPU preset is shaped on them; on every other set —
+# photographs, real text, a folder or file of the user's — a task's preset for real data runs where it has one.
+GENERATED = ("shapes", "painted_shapes", "roles")
 # The order of the choices: pictures first, then texts, each kind's installable sets after its own.
 ORDER = ("shapes", "painted_shapes", "digits", "fashion_mnist", "roles", "fortunes")
 

@@ -27,7 +27,7 @@ from .checkpoints import RunFolder, TrainingState
 from .distributed import World
 from .loop import Ending, train
 from .runs import new_run_dir
-from .settings import TrainConfig, check_fits, fit_preset_batch, resolve_device
+from .settings import TrainConfig, check_fits, fit_preset_batch, preset_note, resolve_device
 
 
 BACKGROUND_NICENESS = 10  # CFS gives a thread at nice 10 about a tenth of a nice-0 thread's share
@@ -87,6 +87,8 @@ class TrainingRun:
         # raises DataError with a clear message before anything starts
         self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
         self.notes: list[str] = []  # what the run set otherwise than its preset says, and why: one line each
+        if note := preset_note(config):
+            self.notes.append(note)
         if batch_asked is None:
             config = fit_preset_batch(config, self.dataset, self.world.size, self.notes)
         check_fits(config, self.dataset, self.world.size)

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ..data import DEFAULT_DATA, TEST_FRACTION, VIEW_PRESETS, check_options, resolve_data_path
+from ..data import DEFAULT_DATA, TEST_FRACTION, VIEW_PRESETS, check_options, is_generated, resolve_data_path
 from ..data.kinds import KINDS
 from ..models import ENCODERS
 from ..tasks import make_params, task_class
@@ -43,11 +43,11 @@ class TrainConfig:
         """Every value filled in: the task's preset for the device where the user set none; params typed."""
         task_cls = task_class(self.task)
         device = resolve_device(self.device)
-        preset = task_cls.preset_for(device.type)
         encoder = self.encoder
         if encoder == "auto":
             encoder = default_encoder(self.task, device)
-        data = self.data or preset.data or DEFAULT_DATA
+        data = self.data or preset_data(self.task, self.device)
+        preset = run_preset(self.task, self.device, data)
         params = dataclasses.asdict(make_params(task_cls, {**task_defaults(self.task, data), **self.task_params}))
         filled = {name: getattr(preset, name) if getattr(self, name) is None else getattr(self, name)
                   for name in ("epochs", "batch_size", "learning_rate", "weight_decay", "optimizer")}
@@ -101,6 +101,22 @@ def default_encoder(task: str, device: torch.device) -> str:
 def preset_data(task: str, device: str = "auto") -> str:
     """The data a task is shown on where the user names none: its preset's, else Shapes."""
     return task_class(task).preset_for(resolve_device(device).type).data or DEFAULT_DATA
+
+
+def run_preset(task: str, device: str, data: str):
+    """The preset a run on `data` takes every value the user leaves unset from: on a GPU the task's GPU preset;
+    on a CPU its preset for real data where the data is not generated and the task has one, else its preset."""
+    return task_class(task).preset_for(resolve_device(device).type, generated=is_generated(data))
+
+
+def preset_note(config: "TrainConfig") -> str | None:
+    """One line where a run takes its task's preset for real data: which values, and that the card says why."""
+    preset = task_class(config.task).real_data_preset
+    if preset is None or run_preset(config.task, config.device, config.data) is not preset:
+        return None
+    batch = f"{preset.tokens_per_step:,} tokens" if preset.tokens_per_step else f"{preset.batch_size} items"
+    return (f"{config.task}'s preset for real data, not generated: {preset.epochs} epochs of {batch} a step, "
+            f"learning rate {preset.learning_rate:g} (its card says why)")
 
 
 def task_defaults(task: str, data: str) -> dict[str, Any]:
@@ -159,7 +175,7 @@ def fit_preset_batch(config: TrainConfig, dataset, world_size: int, notes: list[
     at most half the training items (two steps an epoch), a multiple of the processes, at least 2. `notes` says
     why in one line where it differs from the preset's. A batch the user set is never changed: `check_fits`
     refuses one too large."""
-    preset, items = task_class(config.task).preset_for(resolve_device(config.device).type), len(dataset.pretrain_items)
+    preset, items = run_preset(config.task, config.device, config.data), len(dataset.pretrain_items)
     batch, why = config.batch_size, ""
     if preset.tokens_per_step and dataset.kind.name == "text":
         batch = max(2, round(preset.tokens_per_step / dataset.length))

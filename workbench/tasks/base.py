@@ -96,7 +96,8 @@ class StepOutput:
 class PretextTask(nn.Module):
     info: ClassVar[TaskInfo]
     Params: ClassVar[type]  # a dataclass of `param(...)` fields
-    preset: ClassVar[Preset] = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # built-in data, a CPU
+    preset: ClassVar[Preset] = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # generated data, a CPU
+    real_data_preset: ClassVar[Preset | None] = None  # a CPU, data not generated (`data.GENERATED`); None: `preset`
     gpu_preset: ClassVar[Preset] = Preset(epochs=200, batch_size=512, learning_rate=1e-3)  # CIFAR-sized, GPU
     encoders: ClassVar[tuple[str, ...] | None] = None  # encoders it can train (first: default); None: any CNN
     kind: ClassVar[str] = "image"  # the kind of item it trains on (see `data.kinds`)
@@ -163,8 +164,10 @@ class PretextTask(nn.Module):
         raise NotImplementedError
 
     @classmethod
-    def preset_for(cls, device_type: str) -> Preset:
-        return cls.gpu_preset if device_type == "cuda" else cls.preset
+    def preset_for(cls, device_type: str, generated: bool = True) -> Preset:
+        if device_type == "cuda":
+            return cls.gpu_preset
+        return cls.preset if generated or cls.real_data_preset is None else cls.real_data_preset
 
 
 def make_params(task_cls: type[PretextTask], overrides: dict[str, Any] | None = None):

@@ -10,11 +10,10 @@ from dataclasses import dataclass, fields
 from typing import Callable
 
 import gradio as gr
-import torch
 
 from ..data import DEFAULT_DATA, available_builtins
 from ..data.kinds import IMAGE, TEXT
-from ..engine.settings import TrainConfig, preset_data, task_defaults
+from ..engine.settings import TrainConfig, preset_data, run_preset, task_defaults
 from ..inspection.answers import answering_run
 from ..inspection.preview import task_preview
 from ..tasks import explanation, list_tasks, task_class
@@ -33,8 +32,13 @@ class TaskControls:
     redraw_preview: Callable       # redraw_preview(event): that event redraws the preview
 
 
-def preset_for_this_machine(task_name: str):
-    return task_class(task_name).preset_for("cuda" if torch.cuda.is_available() else "cpu")
+# The cards' formulas: $$…$$ on a line of their own, $…$ inside a sentence (Gradio renders only $$ unless told).
+CARD_MATH = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+
+def preset_for_this_machine(task_name: str, data: str | None = None):
+    """The preset a run of the task on `data` (None: the task's own data) starts from on this machine."""
+    return run_preset(task_name, "auto", data or preset_data(task_name))
 
 
 def card_markdown(task_name: str) -> str:
@@ -121,7 +125,7 @@ def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls) ->
             controls, groups = parameter_controls(tasks)
             # The chosen task's parameters; {} (an API call that names none) means the task's defaults.
             params = gr.JSON({}, visible=False, elem_id="params")
-        task_card = gr.Markdown(elem_id="task-card")
+        task_card = gr.Markdown(elem_id="task-card", latex_delimiters=CARD_MATH)
 
     gr.Markdown("## 3 · What the model sees")
     with gr.Row():

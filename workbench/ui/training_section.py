@@ -26,11 +26,10 @@ def train_config(state: PageState, chosen: dict) -> TrainConfig:
     """The run the page's settings ask for, typed as the engine takes them: data only from inside the app's data
     roots, a time budget of 0 meaning none, and the preset's batch size left to the engine, which fits it to a
     small data set (a batch the user moved is theirs)."""
-    batch = int(chosen["batch_size"])
+    batch, preset = int(chosen["batch_size"]), preset_for_this_machine(chosen["task"], chosen["data"])
     return TrainConfig(data=checked_spec(state, chosen["data"]), task=chosen["task"],
                        task_params=dict(chosen["task_params"] or {}), encoder=chosen["encoder"],
-                       epochs=int(chosen["epochs"]),
-                       batch_size=None if batch == preset_for_this_machine(chosen["task"]).batch_size else batch,
+                       epochs=int(chosen["epochs"]), batch_size=None if batch == preset.batch_size else batch,
                        learning_rate=float(chosen["learning_rate"]), seed=int(chosen["seed"]),
                        device=chosen["device"], max_minutes=float(chosen["max_minutes"]) or None,
                        **read_options(chosen))
@@ -44,9 +43,12 @@ def settings_controls() -> dict:
             "encoder": gr.Dropdown([("auto", "auto")] + [(label, name) for name, label in ENCODERS.items()],
                                    value=TrainConfig.encoder, label="Encoder",
                                    info="auto: the task's own, else a small CNN on a CPU, ResNet-18 on a GPU"),
-            "epochs": gr.Slider(1, 200, value=preset.epochs, step=1, label="Epochs", info="the task's preset"),
-            "batch_size": gr.Slider(16, 1024, value=preset.batch_size, step=16, label="Batch size"),
-            "learning_rate": gr.Number(preset.learning_rate, label="Learning rate (peak)", minimum=1e-6, maximum=1),
+            "epochs": gr.Slider(1, 200, value=preset.epochs, step=1, label="Epochs", info="the task's preset",
+                                elem_id="epochs"),
+            "batch_size": gr.Slider(2, 1024, value=preset.batch_size, step=1, label="Batch size",
+                                    elem_id="batch-size"),
+            "learning_rate": gr.Number(preset.learning_rate, label="Learning rate (peak)", minimum=1e-6, maximum=1,
+                                       elem_id="learning-rate"),
             "seed": gr.Number(TrainConfig.seed, label="Seed", precision=0),
             "device": gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
                                   value=TrainConfig.device, label="Device"),
@@ -55,8 +57,8 @@ def settings_controls() -> dict:
         }
 
 
-def show_preset(task_name):
-    chosen = preset_for_this_machine(task_name)
+def show_preset(task_name, data):
+    chosen = preset_for_this_machine(task_name, data)
     return chosen.epochs, chosen.batch_size, chosen.learning_rate
 
 
@@ -130,8 +132,9 @@ def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls
     start_inputs = {"data": data.data, "task": task.task, "task_params": task.params, **settings, **data.options}
     wire_run_controls(state, {**buttons, "go_on": go_on_button}, start_inputs,
                       [run_name, more_epochs, settings["max_minutes"]], [message, timer])
-    task.task.change(show_preset, task.task, [settings[name] for name in ("epochs", "batch_size", "learning_rate")],
-                     api_name=False)
+    preset_shown = [settings[name] for name in ("epochs", "batch_size", "learning_rate")]
+    for chosen in (task.task, data.data):  # the preset depends on both: real data may have its own (`run_preset`)
+        chosen.change(show_preset, [task.task, data.data], preset_shown, api_name=False)
     drawn = gr.State(None)  # what this page shows: (run folder, steps, evals, state, when the loss was drawn)
     checkpoint = gr.Textbox(visible=False)  # changes with every epoch's checkpoint
     task.redraw_preview(checkpoint.change)
