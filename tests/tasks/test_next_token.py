@@ -58,3 +58,11 @@ def test_real_text_takes_the_real_data_preset_whose_batch_counts_tokens(tmp_path
     assert half.config.learning_rate == 1e-3 and half.config.epochs == real.epochs  # what the user sets is theirs
     chosen = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", batch_size=32), tmp_path / "c")
     assert chosen.config.batch_size == 32 and chosen.notes == plain.notes  # a batch the user sets is theirs
+
+
+def test_writing_feeds_the_model_no_more_tokens_than_it_trained_on():
+    task = create_task("next_token", create_encoder("gpt_tiny")).eval()
+    read, hidden = [], task.encoder.hidden
+    task.encoder.hidden = lambda tokens: read.append(tokens.shape[1]) or hidden(tokens)
+    written = task.generate(generate_roles(1, seed=0)[1][0, :3], 10, torch.Generator().manual_seed(0), context=5)
+    assert len(written) == 13 and read == [3, 4, 5, 5, 5, 5, 5, 5, 5, 5]

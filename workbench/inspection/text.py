@@ -41,9 +41,12 @@ def continue_text(run_dir, prompt: str, new_tokens: int = 60, temperature: float
         raise ValueError(f"ask for 1 to {MAX_NEW_TOKENS} new tokens, not {new_tokens}")
     if temperature < 0:
         raise ValueError(f"the temperature must be 0 or more, not {temperature}")
-    prompt_tokens = torch.tensor(encoded(load_run_data(config), prompt), device=device)
+    dataset = load_run_data(config)
+    prompt_tokens = torch.tensor(encoded(dataset, prompt), device=device)
     gen = torch.Generator(device).manual_seed(int(seed))
-    return decode(task.generate(prompt_tokens, int(new_tokens), gen, temperature=float(temperature)).tolist())
+    written = task.generate(prompt_tokens, int(new_tokens), gen, temperature=float(temperature),
+                            context=dataset.length - 1)  # it read the first length − 1 tokens of its texts
+    return decode(written.tolist())
 
 
 @lru_cache(maxsize=4)

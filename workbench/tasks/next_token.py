@@ -85,12 +85,14 @@ class NextToken(LanguageModelTask):
 
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, new_tokens: int, gen: torch.Generator,
-                 temperature: float | None = None) -> torch.Tensor:
+                 temperature: float | None = None, context: int | None = None) -> torch.Tensor:
         """(T,) prompt tokens → the prompt and `new_tokens` more, each drawn from the model's next-token
-        probabilities at `temperature` (the task's own where None; ≤ 0.01 takes the likeliest: greedy)."""
+        probabilities at `temperature` (the task's own where None; ≤ 0.01 takes the likeliest: greedy), each
+        from the last `context` tokens: the longest text it trained on (its later positions were never trained),
+        by default all the positions it has."""
         temperature = self.params.temperature if temperature is None else temperature
         tokens = prompt.clone()
-        context = self.encoder.position_embedding.num_embeddings
+        context = context or self.encoder.position_embedding.num_embeddings
         for _ in range(new_tokens):
             logits = self.logits(self.encoder.hidden(tokens[-context:][None]))[0, -1]
             logits[PAD] = -float("inf")  # the model never writes filler
