@@ -70,6 +70,9 @@ def test_start_poll_second_start_stop_and_map(client):
     runs = status[4]
     name = runs["data"][0][0]
     assert runs["headers"][:3] == ["run", "task", "data"] and runs["data"][0][-1] == "stopped"
+    repeat = client.predict(name, api_name="/repeat")  # the picked run's command line and Python call
+    assert repeat.startswith("python -m workbench train --data shapes --task rotation") and "--seed 0" in repeat
+    assert "TrainingRun(TrainConfig(data='shapes', task='rotation'" in repeat
 
     # The runs table's run goes on where it stopped, to the end of its second epoch.
     message, _ = client.predict(name, 2, 0, api_name="/resume_run")

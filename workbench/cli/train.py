@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from ..data import load_dataset
 from ..engine.job import TrainingRun
+from ..engine.repeat import repeat_command
 from ..engine.runs import new_run_dir
 from ..engine.settings import TrainConfig
 from ..models import ENCODERS
@@ -80,6 +81,7 @@ def handle(args) -> int:
         status = run.status()
     bar.close()
     print(f"{status.state}: {status.message}. Run folder: {run.out_dir}", file=sys.stderr)
+    print(f"to repeat it from its seed: {repeat_command(run.config.to_json())}", file=sys.stderr)
     return 0 if status.state == "finished" else 1
 
 

@@ -9,8 +9,10 @@ reload re-attaches through `demo.load`.
 import gradio as gr
 import torch
 
+from ..engine.checkpoints import RunFolder
 from ..engine.job import TrainingRun
-from ..engine.runs import find_run
+from ..engine.repeat import repeat_call, repeat_command
+from ..engine.runs import RunNotFound, find_run
 from ..engine.settings import TrainConfig
 from ..inspection import plots
 from ..models import ENCODERS
@@ -60,6 +62,15 @@ def settings_controls() -> dict:
 def show_preset(task_name, data):
     chosen = preset_for_this_machine(task_name, data)
     return chosen.epochs, chosen.batch_size, chosen.learning_rate
+
+
+def how_to_repeat(state: PageState, name: str | None) -> str:
+    """The picked run's command line and Python call (`engine.repeat`); empty while no saved run is picked."""
+    try:
+        config = RunFolder(find_run(state.runs_root, name)).read_config()
+    except RunNotFound:
+        return ""
+    return f"{repeat_command(config)}\n\n# or, from Python:\n{repeat_call(config, f'runs/{name}-again')}"
 
 
 def pick_row(event: gr.SelectData):
@@ -128,6 +139,9 @@ def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls
         more_epochs = gr.Number(0, precision=0, minimum=0, label="Epochs in all", elem_id="resume-epochs",
                                 info="0: as many as it asked for")
         go_on_button = gr.Button("Go on with this run", elem_id="go-on", scale=1)
+    with gr.Accordion("Repeat this run: its command line and its Python call", open=False):
+        repeat = gr.Code(language="shell", elem_id="repeat", interactive=False,
+                         label="the same settings and seed give the same k-NN on this machine")
     timer = gr.Timer(POLL_EVERY, active=False)
     start_inputs = {"data": data.data, "task": task.task, "task_params": task.params, **settings, **data.options}
     wire_run_controls(state, {**buttons, "go_on": go_on_button}, start_inputs,
@@ -146,5 +160,7 @@ def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls
     runs.change(lambda: gr.Dropdown(choices=run_names(state.runs_root)), None, run_name, api_name=False,
                 show_progress="hidden")  # the names to pick from follow the table
     runs.select(pick_row, None, run_name, api_name=False)
+    run_name.change(lambda name: how_to_repeat(state, name), run_name, repeat, api_name="repeat",
+                    show_progress="hidden")
     demo.load(poll, drawn, poll_outputs, api_name=False)  # a reload re-attaches to a running job
     return run_name
