@@ -32,6 +32,11 @@ class TaskControls:
     redraw_preview: Callable       # redraw_preview(event): that event redraws the preview
 
 
+PREVIEW_HEIGHT = 520  # px: the preview and its section's heading inside a 1280 × 720 screen
+PREVIEW_HELP = ("Each row is one item as training feeds it to the model, with what the model must answer. Once a "
+                "run of this task on this data has a checkpoint, the model's answers appear beside the targets. "
+                "A new seed draws new items and new random choices.")
+
 # The cards' formulas: $$…$$ on a line of their own, $…$ inside a sentence (Gradio renders only $$ unless told).
 CARD_MATH = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
@@ -128,13 +133,17 @@ def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls) ->
         task_card = gr.Markdown(elem_id="task-card", latex_delimiters=CARD_MATH)
 
     gr.Markdown("## 3 · What the model sees")
-    with gr.Row():
-        preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0, scale=1)
-        redraw_button = gr.Button("Redraw", scale=1, elem_id="redraw")
-    # One component per kind of item; the chosen task's kind is shown.
-    previews = {IMAGE.name: gr.Image(label="Inputs and targets, drawn by the training code", type="numpy", format="png",
-                                  interactive=False, elem_id="preview", buttons=["download"]),
-                TEXT.name: gr.HTML(visible=False, elem_id="text-preview", js_on_load=None)}
+    with gr.Row():  # the controls beside the preview, which is held to a screen's height, not the page's width
+        with gr.Column(scale=1, min_width=220):
+            gr.Markdown(PREVIEW_HELP)
+            preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0)
+            redraw_button = gr.Button("Redraw", elem_id="redraw")
+        with gr.Column(scale=3):
+            # One component per kind of item; the chosen task's kind is shown.
+            previews = {IMAGE.name: gr.Image(label="Inputs and targets, drawn by the training code", type="numpy",
+                                             format="png", interactive=False, elem_id="preview", height=PREVIEW_HEIGHT,
+                                             buttons=["download"]),
+                        TEXT.name: gr.HTML(visible=False, elem_id="text-preview", js_on_load=None)}
     preview_inputs = {"data": read.data, "task": task, "seed": preview_seed, "params": params, **read.options}
     build_writing_panel(state, {name: preview_inputs[name] for name in ("data", "task", *read.options)}, task)
 
