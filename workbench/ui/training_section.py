@@ -15,6 +15,7 @@ from ..engine.repeat import repeat_call, repeat_command
 from ..engine.runs import RunNotFound, find_run
 from ..engine.settings import TrainConfig
 from ..inspection import plots
+from ..inspection.probe_run import warm_baselines
 from ..models import ENCODERS
 from .data_section import DataControls, checked_spec, read_options
 from .errors import USER_ERRORS, shows_user_errors, warning
@@ -88,6 +89,7 @@ def wire_run_controls(state: PageState, buttons: dict, start_inputs: dict, go_on
             run = manager.start(train_config(state, chosen))
         except USER_ERRORS as error:
             return warning(error), polling(manager)
+        warm_baselines(run.config.to_json())  # while it trains: its first measurement need not wait for them
         return " ".join(["Training started.", *(f"{note[0].upper()}{note[1:]}." for note in run.notes)]), \
             gr.Timer(active=True)
 
