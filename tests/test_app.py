@@ -3,6 +3,7 @@
 import html
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -241,3 +242,17 @@ def test_every_handler_runs_in_a_thread_that_ends_with_it_and_keeps_gradios_cont
 
     with pytest.raises(gr.Error, match="a clear message"):
         in_a_thread_of_its_own(refusing)()
+
+
+def test_the_quick_demo_trains_a_minute_then_shows_k_nn_against_random_init_and_pixels_and_the_map(client):
+    """One click on step 1, nothing else touched: rotation on Shapes for a minute, then section 5's table and map.
+    It learns: the trained encoder's k-NN ends above its random init's by a margin."""
+    wait_for(client, lambda text: "RUNNING" not in text and "PAUSED" not in text, timeout=120)
+    started = time.time()
+    message, table, _, umap = client.predict(api_name="/quick_demo")
+    assert time.time() - started < 150  # 60 s of training and the measuring (90 s on an idle 2-core machine)
+    assert message.startswith("**Quick demo:** *Rotation") and "shapes" in message
+    trained = float(re.search(r"\| trained encoder \(rotation\) \| \*\*([0-9.]+)\*\*", table).group(1))
+    random_init = float(re.search(r"\| same encoder, random init \| ([0-9.]+)", table).group(1))
+    assert "raw pixels" in table and trained > random_init + 0.15
+    assert "<iframe" in umap and '"name": "circle"' in html.unescape(umap)  # coloured by class: a trace per class

@@ -27,6 +27,7 @@ from ..evaluation.umap import warm_up_umap  # noqa: E402
 from ..engine.job import JobManager  # noqa: E402
 from .data_section import build_data_section  # noqa: E402
 from .inspect import build_inspection_section  # noqa: E402
+from .quick_demo import build_quick_demo  # noqa: E402
 from .state import PageState  # noqa: E402
 from .task_section import build_task_section  # noqa: E402
 from .training_section import build_training_section  # noqa: E402
@@ -39,9 +40,10 @@ def build_app(state: PageState) -> gr.Blocks:
         gr.Markdown("# SSL Workbench\nInvent a pretext task whose labels come from the data itself, learn a "
                     "representation by solving it, then see how well it serves with few labels.")
         data = build_data_section(demo, state)
+        quick_demo = build_quick_demo()  # step 1's one click to a result; it fills section 5
         task = build_task_section(demo, state, data)
         saved_run = build_training_section(demo, state, data, task)
-        build_inspection_section(demo, state, saved_run)
+        build_inspection_section(demo, state, saved_run, data, quick_demo)
     for event in demo.fns.values():
         event.fn = in_a_thread_of_its_own(event.fn)
     return demo

@@ -7,7 +7,9 @@ picked in the training section's table."""
 import gradio as gr
 
 from ...inspection.mapview import PLOTLY_JS
+from ..data_section import DataControls
 from ..errors import shows_user_errors
+from ..quick_demo import wire_quick_demo
 from ..state import PageState
 from .attention import build_attention_panel
 from .efficiency import build_efficiency_panel
@@ -19,8 +21,10 @@ from .probes import build_probes_panel, measured
 from .pick import build_run_pick
 
 
-def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dropdown) -> None:
-    """Lay out section 5 inside the current Blocks and wire it; a run picked in `saved_run` is opened here."""
+def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dropdown, data: DataControls,
+                             quick_demo: tuple[gr.Button, gr.Markdown]) -> None:
+    """Lay out section 5 inside the current Blocks and wire it; a run picked in `saved_run` is opened here, and
+    step 1's quick demo (its button and message, reading `data`) ends here with its table and map."""
     gr.Markdown("## 5 · Inspect the representation")
     gr.set_static_paths([PLOTLY_JS])  # that one file of the installed plotly package, for the map's iframe
     pick = build_run_pick(state, saved_run)
@@ -32,8 +36,9 @@ def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dr
         """The probes, then the map: one press measures and draws."""
         return (*measured(state, chosen), map_html(state, chosen))
 
-    probes.button.click(analyse, inputs_kwargs={**pick.inputs, **probes.inputs, **maps.inputs},
-                        outputs=[*probes.outputs, maps.plot], api_name="analyse")
+    analyse_inputs, analyse_outputs = {**pick.inputs, **probes.inputs, **maps.inputs}, [*probes.outputs, maps.plot]
+    probes.button.click(analyse, inputs_kwargs=analyse_inputs, outputs=analyse_outputs, api_name="analyse")
+    wire_quick_demo(state, *quick_demo, data.inputs, analyse, analyse_inputs, analyse_outputs)
     build_evolution_panel(state, pick)
     build_efficiency_panel(state, pick)
     build_neighbours_panel(state, pick)
