@@ -5,6 +5,7 @@ import os
 import re
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,27 @@ def wait_until_served(url, timeout=60.0):
             pass
         assert time.monotonic() < deadline, f"{url}gradio_api/info did not answer within {timeout:.0f} s"
         time.sleep(0.5)
+
+
+@contextmanager
+def page_at(app_url, width=1280, height=900):
+    """The app's page in a fresh headless Chromium, closed after."""
+    wait_until_served(app_url)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(LONG)
+        try:
+            page.goto(app_url)
+            yield page
+        finally:
+            browser.close()
+
+
+def pick(page, box, option):
+    """Choose the option whose label matches `option` in the dropdown `#box`, as a user does."""
+    page.locator(f"#{box} input").first.click()
+    page.get_by_role("option", name=re.compile(option)).click()
 
 
 def loss_points(page) -> int:
@@ -149,34 +171,21 @@ def test_the_map_shows_an_image_on_hover_and_its_neighbours_on_click(app_url, tm
 def test_the_data_box_follows_a_preset_that_names_its_data_and_keeps_the_user_s_own_choice(app_url):
     """Colorization trains on Painted shapes: picking it takes the data box from Shapes, and the next task gives
     it back. A data set the user picked stays."""
-    wait_until_served(app_url)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(LONG)
-
-        def pick(box, option):
-            page.locator(f"#{box} input").first.click()
-            page.get_by_role("option", name=re.compile(option)).click()
-
-        try:
-            page.goto(app_url)
-            info = page.locator("#data-info")
-            expect(info).to_contain_text("shapes: 5,000 training", timeout=LONG)
-            pick("task", "^Colorization")
-            expect(page.locator("#data input")).to_have_value(re.compile("^Painted shapes"), timeout=LONG)
-            expect(info).to_contain_text("painted_shapes: 5,000 training", timeout=LONG)
-            expect(page.locator("#task-card")).to_contain_text("Painted shapes", timeout=LONG)
-            pick("task", "^Rotation")
-            expect(info).to_contain_text(re.compile(r"(^|\s)shapes: 5,000 training"), timeout=LONG)
-            pick("data", "^Digits")
-            expect(info).to_contain_text("digits", timeout=LONG)
-            pick("task", "^Colorization")
-            expect(page.locator("#task-card")).to_contain_text("Painted shapes", timeout=LONG)
-            page.wait_for_timeout(2000)  # time for a switch that must not come
-            expect(info).to_contain_text("digits")
-        finally:
-            browser.close()
+    with page_at(app_url) as page:
+        info = page.locator("#data-info")
+        expect(info).to_contain_text("shapes: 5,000 training", timeout=LONG)
+        pick(page, "task", "^Colorization")
+        expect(page.locator("#data input")).to_have_value(re.compile("^Painted shapes"), timeout=LONG)
+        expect(info).to_contain_text("painted_shapes: 5,000 training", timeout=LONG)
+        expect(page.locator("#task-card")).to_contain_text("Painted shapes", timeout=LONG)
+        pick(page, "task", "^Rotation")
+        expect(info).to_contain_text(re.compile(r"(^|\s)shapes: 5,000 training"), timeout=LONG)
+        pick(page, "data", "^Digits")
+        expect(info).to_contain_text("digits", timeout=LONG)
+        pick(page, "task", "^Colorization")
+        expect(page.locator("#task-card")).to_contain_text("Painted shapes", timeout=LONG)
+        page.wait_for_timeout(2000)  # time for a switch that must not come
+        expect(info).to_contain_text("digits")
 
 
 @pytest.mark.browser
@@ -185,36 +194,23 @@ def test_card_formulas_are_typeset_and_real_text_brings_the_task_s_preset_for_re
     as text. GPT on Roles shows its preset; on the fortunes (real text) its preset for real data."""
     from workbench.tasks.next_token import NextToken
 
-    wait_until_served(app_url)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(LONG)
+    def shown_preset(page):
+        return [page.locator(f"#{name} input[type=number]").first.input_value() for name in ("epochs", "batch-size")]
 
-        def pick(box, option):
-            page.locator(f"#{box} input").first.click()
-            page.get_by_role("option", name=re.compile(option)).click()
-
-        def shown_preset():
-            return [page.locator(f"#{name} input[type=number]").first.input_value() for name in ("epochs", "batch-size")]
-
-        try:
-            page.goto(app_url)
-            expect(page.locator("#data-info")).to_contain_text("shapes: 5,000 training", timeout=LONG)
-            pick("task", "^Barlow")
-            card = page.locator("#task-card")
-            expect(card).to_contain_text("cross-correlation", timeout=LONG)
-            expect(card.locator(".katex").nth(1)).to_be_visible()
-            left_as_text = page.evaluate("""() => { const card = document.querySelector('#task-card').cloneNode(true);
-                card.querySelectorAll('.katex, .katex-display').forEach(m => m.remove()); return card.textContent; }""")
-            assert "$" not in left_as_text and "\\frac" not in left_as_text
-            pick("task", "^GPT")
-            expect(page.locator("#data input")).to_have_value(re.compile("^Roles"), timeout=LONG)
-            expect(page.locator("#epochs input[type=number]").first).to_have_value(str(NextToken.preset.epochs))
-            assert shown_preset() == [str(NextToken.preset.epochs), str(NextToken.preset.batch_size)]
-            pick("data", "^Fortunes")
-            real = NextToken.real_data_preset
-            expect(page.locator("#epochs input[type=number]").first).to_have_value(str(real.epochs), timeout=LONG)
-            assert shown_preset() == [str(real.epochs), str(real.batch_size)]
-        finally:
-            browser.close()
+    with page_at(app_url) as page:
+        expect(page.locator("#data-info")).to_contain_text("shapes: 5,000 training", timeout=LONG)
+        pick(page, "task", "^Barlow")
+        card = page.locator("#task-card")
+        expect(card).to_contain_text("cross-correlation", timeout=LONG)
+        expect(card.locator(".katex").nth(1)).to_be_visible()
+        left_as_text = page.evaluate("""() => { const card = document.querySelector('#task-card').cloneNode(true);
+            card.querySelectorAll('.katex, .katex-display').forEach(m => m.remove()); return card.textContent; }""")
+        assert "$" not in left_as_text and "\\frac" not in left_as_text
+        pick(page, "task", "^GPT")
+        expect(page.locator("#data input")).to_have_value(re.compile("^Roles"), timeout=LONG)
+        expect(page.locator("#epochs input[type=number]").first).to_have_value(str(NextToken.preset.epochs))
+        assert shown_preset(page) == [str(NextToken.preset.epochs), str(NextToken.preset.batch_size)]
+        pick(page, "data", "^Fortunes")
+        real = NextToken.real_data_preset
+        expect(page.locator("#epochs input[type=number]").first).to_have_value(str(real.epochs), timeout=LONG)
+        assert shown_preset(page) == [str(real.epochs), str(real.batch_size)]
