@@ -54,7 +54,8 @@ def test_real_text_takes_the_real_data_preset_whose_batch_counts_tokens(tmp_path
     assert (plain.config.epochs, plain.config.learning_rate) == (real.epochs, real.learning_rate)
     assert plain.config.batch_size == round(real.tokens_per_step / plain.dataset.length) != NextToken.preset.batch_size
     assert len(plain.notes) == 1 and plain.notes[0].startswith("next_token's preset for real data, not generated")
-    half = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", learning_rate=1e-3), tmp_path / "h")
+    half = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", learning_rate=1e-3),
+                       tmp_path / "half")
     assert half.config.learning_rate == 1e-3 and half.config.epochs == real.epochs  # what the user sets is theirs
     chosen = TrainingRun(TrainConfig(data=str(notes), task="next_token", device="cpu", batch_size=32), tmp_path / "c")
     assert chosen.config.batch_size == 32 and chosen.notes == plain.notes  # a batch the user sets is theirs

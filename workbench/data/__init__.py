@@ -24,8 +24,8 @@ files, never both. Resolution and grey apply to images; texts ignore them.
 from functools import lru_cache
 from pathlib import Path
 
-from .builtin import (DEFAULT_DATA, GENERATED, ORDER, TEXT_BUILTINS, VIEW_PRESETS, available_builtins, builtin_version,
-                      is_builtin, load_builtin)
+from .builtin import (DEFAULT_DATA, GENERATED, ORDER, TEXT_BUILTINS, VIEW_PRESETS, available_builtins,
+                      builtin_version, is_builtin, load_builtin)
 from .dataset import ImageDataset, in_grey
 from .errors import DataError, shown
 from .folder import IMAGE_SUFFIXES, find_split

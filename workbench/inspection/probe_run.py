@@ -58,7 +58,8 @@ def _random_init_probes(random_init, dataset, knn: KnnSettings, device, key: tup
     """The k-NN and linear-probe top-1 of a run's network at its random init: the same at every measurement of
     the run, so computed once per `key` (the run folder, when its config was written, the data, the settings)."""
     if key not in _RANDOM_INIT_SCORES:
-        train_f, test_f = embed(random_init, dataset.train_items, device), embed(random_init, dataset.test_items, device)
+        train_f = embed(random_init, dataset.train_items, device)
+        test_f = embed(random_init, dataset.test_items, device)
         knn_top1 = knn_report(train_f, dataset.train_labels, test_f, dataset.test_labels, dataset.class_names,
                               *astuple(knn))["accuracy"]
         linear_top1 = linear_probe(train_f, dataset.train_labels, test_f, dataset.test_labels)["accuracy"]
