@@ -255,4 +255,5 @@ def test_the_quick_demo_trains_a_minute_then_shows_k_nn_against_random_init_and_
     trained = float(re.search(r"\| trained encoder \(rotation\) \| \*\*([0-9.]+)\*\*", table).group(1))
     random_init = float(re.search(r"\| same encoder, random init \| ([0-9.]+)", table).group(1))
     assert "raw pixels" in table and trained > random_init + 0.15
+    assert f"**{trained:.3f}**" in message and f"random init scores {random_init:.3f}" in message  # said at once
     assert "<iframe" in umap and '"name": "circle"' in html.unescape(umap)  # coloured by class: a trace per class

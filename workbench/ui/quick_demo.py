@@ -39,9 +39,10 @@ def build_quick_demo() -> tuple[gr.Button, gr.Markdown]:
 
 
 def wire_quick_demo(state: PageState, button: gr.Button, message: gr.Markdown, data_inputs: dict,
-                    analyse: Callable[..., tuple], analyse_inputs: dict, analyse_outputs: list) -> None:
-    """Clicking `button` trains, waits, then calls section 5's `analyse` on the new run with the map coloured by
-    class; `message` says which task ran and how it ended."""
+                    analysed: Callable[[dict], tuple], analyse_inputs: dict, analyse_outputs: list) -> None:
+    """Clicking `button` trains, waits, then measures and maps the new run with section 5's `analysed` (the
+    probes' numbers, then `analyse_outputs`), the map coloured by class; `message` says which task ran and what
+    it reached."""
 
     def quick_demo(progress=gr.Progress(), **chosen):
         skip = [gr.skip()] * len(analyse_outputs)
@@ -64,10 +65,16 @@ def wire_quick_demo(state: PageState, button: gr.Button, message: gr.Markdown, d
         if status.state != "finished":
             return warning(f"the demo's run {status.state}: {status.message}"), *skip
         progress(1.0, desc="measuring and mapping")
-        shown = analyse(**{**chosen, "run": "", "data": None, "representation": "trained", "colour": "label"})
-        return (f"**Quick demo:** *{title}* trained on {dataset.name} for {status.elapsed_seconds:.0f} s "
-                f"({status.message}). Its k-NN against its random init and no learning is in the table of "
-                "section 5, its map of the held-out items below it, coloured by class."), *shown
+        try:
+            result, *shown = analysed({**chosen, "run": "", "data": None, "representation": "trained",
+                                       "colour": "label"})
+        except USER_ERRORS as error:
+            return warning(error), *skip
+        return (f"**Quick demo:** *{title}* trained on {dataset.name} for {status.elapsed_seconds:.0f} s. k-NN "
+                f"top-1 on the held-out {dataset.kind.items}: **{result['knn_top1']:.3f}**, where the same network "
+                f"at random init scores {result['random_init_knn_top1']:.3f} and {result['baseline_label']} "
+                f"{result[result['baseline'] + '_knn_top1']:.3f}. The table and the map, coloured by class, are in "
+                "section 5."), *shown
 
     button.click(quick_demo, inputs_kwargs={**analyse_inputs, **data_inputs}, outputs=[message, *analyse_outputs],
                  api_name="quick_demo")

@@ -34,11 +34,16 @@ def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dr
     @shows_user_errors
     def analyse(**chosen):
         """The probes, then the map: one press measures and draws."""
-        return (*measured(state, chosen), map_html(state, chosen))
+        return analysed(chosen)[1:]
+
+    def analysed(chosen: dict) -> tuple:
+        """The probes' numbers, then what the page shows of them: their table and confusion matrix, the map."""
+        table, confusion, result = measured(state, chosen)
+        return result, table, confusion, map_html(state, chosen)
 
     analyse_inputs, analyse_outputs = {**pick.inputs, **probes.inputs, **maps.inputs}, [*probes.outputs, maps.plot]
     probes.button.click(analyse, inputs_kwargs=analyse_inputs, outputs=analyse_outputs, api_name="analyse")
-    wire_quick_demo(state, *quick_demo, data.inputs, analyse, analyse_inputs, analyse_outputs)
+    wire_quick_demo(state, *quick_demo, data.inputs, analysed, analyse_inputs, analyse_outputs)
     build_evolution_panel(state, pick)
     build_efficiency_panel(state, pick)
     build_neighbours_panel(state, pick)

@@ -21,10 +21,10 @@ class ProbesPanel:
 
 
 def measured(state: PageState, chosen: dict) -> tuple:
-    """The probes' table and the k-NN's confusion matrix of the picked run."""
+    """The probes' table and the k-NN's confusion matrix of the picked run, and the numbers behind them."""
     knn = KnnSettings(int(chosen["knn_k"]), float(chosen["knn_temperature"]), chosen["knn_metric"])
     result = probe_run(chosen_run(state.manager, chosen["run"]), data=chosen_data(state, chosen["data"]), knn=knn)
-    return probe_markdown(result), plots.confusion_figure(result["knn"], result["class_names"])
+    return probe_markdown(result), plots.confusion_figure(result["knn"], result["class_names"]), result
 
 
 def build_probes_panel() -> ProbesPanel:
