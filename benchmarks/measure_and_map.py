@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -52,26 +53,16 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
     config = TrainConfig(task=args.task).resolved()
-    port = free_port()
-    with tempfile.TemporaryDirectory() as runs:
-        server = subprocess.Popen([sys.executable, "-c", "from workbench.ui.app import serve; "
-                                   f"serve(port={port}, runs_root={runs!r})"], cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            client = connect(f"http://127.0.0.1:{port}/")
-            time.sleep(20)  # the app's UMAP warm-up, which runs once after start-up, is over
-            client.predict(config.data, args.task, {}, "auto", args.epochs, config.batch_size,
-                           config.learning_rate, 0, "auto", 0, api_name="/start")
-            while "FINISHED" not in client.predict(api_name="/status")[0]:
-                time.sleep(1)
-            presses = []
-            for _ in range(2):
-                start = time.perf_counter()
-                table, _, _ = client.predict(api_name="/analyse")
-                presses.append(time.perf_counter() - start)
-        finally:
-            server.terminate()
-            server.wait()
+    with launched_app() as client:
+        client.predict(config.data, args.task, {}, "auto", args.epochs, config.batch_size,
+                       config.learning_rate, 0, "auto", 0, api_name="/start")
+        while "FINISHED" not in client.predict(api_name="/status")[0]:
+            time.sleep(1)
+        presses = []
+        for _ in range(2):
+            start = time.perf_counter()
+            client.predict(api_name="/analyse")
+            presses.append(time.perf_counter() - start)
     print(f"| {args.task}, {args.epochs} epochs on {config.data} | first press | second press |\n|---|---|---|")
     print(f"| Measure and map | {presses[0]:.1f} s | {presses[1]:.1f} s |")
     demo_seconds, demo_line = quick_demo()
@@ -85,6 +76,16 @@ def main():
 
 def quick_demo() -> tuple[float, str]:
     """A fresh app's quick demo, clicked once its start-up is over: the seconds to its result, and its line."""
+    with launched_app() as client:
+        start = time.perf_counter()
+        line = client.predict(api_name="/quick_demo")[0]
+        return time.perf_counter() - start, line
+
+
+@contextmanager
+def launched_app():
+    """A client of the app in a process of its own, with a runs folder of its own, once its UMAP warm-up (run
+    once after start-up) is over; the app ends after."""
     port = free_port()
     with tempfile.TemporaryDirectory() as runs:
         server = subprocess.Popen([sys.executable, "-c", "from workbench.ui.app import serve; "
@@ -92,10 +93,8 @@ def quick_demo() -> tuple[float, str]:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             client = connect(f"http://127.0.0.1:{port}/")
-            time.sleep(20)  # the app's UMAP warm-up, which runs once after start-up, is over
-            start = time.perf_counter()
-            line = client.predict(api_name="/quick_demo")[0]
-            return time.perf_counter() - start, line
+            time.sleep(20)
+            yield client
         finally:
             server.terminate()
             server.wait()
