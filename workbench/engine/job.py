@@ -1,7 +1,8 @@
 """The job that runs a run: `TrainingRun` (a thread, pause and stop, a status snapshot under a lock, events for
-listeners, the run folder's metrics and checkpoints) and one job at a time per app (`JobManager`). A run's
-settings are `settings.TrainConfig`; the loop itself is `loop.train`; the run folder's files are
-`checkpoints.RunFolder`; several processes under torchrun are `distributed.World`.
+listeners, the run folder's metrics and checkpoints) and one job at a time per app (`JobManager`), which also
+trains a queue of runs one after another, each starting as the one before it ends. A run's settings are
+`settings.TrainConfig`; the loop itself is `loop.train`; the run folder's files are `checkpoints.RunFolder`;
+several processes under torchrun are `distributed.World`.
 
 Whoever watches (the page's timer, the CLI's progress bar, a test) reads `status()` snapshots or listens to
 events; nobody reaches into the loop. The loop asks for a checkpoint at every epoch's end and where the run stops
@@ -21,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from ..data import load_dataset
+from ..data import DataError, ImageDataset, TextDataset, load_dataset
 from ..tasks import PretextTask, task_class
 from .checkpoints import RunFolder, TrainingState
 from .distributed import World
@@ -69,6 +70,21 @@ class RunStatus:
         return self.state in ("starting", "running", "paused")
 
 
+def prepare_run(config: TrainConfig, world_size: int) -> tuple[TrainConfig, ImageDataset | TextDataset, list[str]]:
+    """What a run trains with: `config` resolved and checked, its data loaded, the preset's batch fitted to the data
+    where the user set none, and the notes — what the run sets otherwise than its preset says, and why, one line
+    each. Raises ValueError (DataError for the data) with a message a user can act on."""
+    batch_asked = config.batch_size
+    config = config.resolved()
+    config.validate()
+    dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
+    notes = [note] if (note := preset_note(config)) else []
+    if batch_asked is None:
+        config = fit_preset_batch(config, dataset, world_size, notes)
+    check_fits(config, dataset, world_size)
+    return config, dataset, notes
+
+
 class TrainingRun:
     """One pretraining run. `run()` blocks; `start()` runs it in a daemon thread. With `go_on=True` it goes on
     from the checkpoint in `out_dir` (see `go_on_from`).
@@ -77,21 +93,13 @@ class TrainingRun:
     "eval" (after each evaluation) or "end"; `status` holds only the records new since the previous event."""
 
     def __init__(self, config: TrainConfig, out_dir: str | Path, go_on: bool = False):
-        batch_asked = config.batch_size
-        config = config.resolved()
-        config.validate()
         self.out_dir = Path(out_dir)
         self.folder = RunFolder(self.out_dir)
         self.world = World.from_environment()  # one process, or one of torchrun's
+        # raises ValueError or DataError with a clear message before anything starts; notes: one line each on what
+        # the run sets otherwise than its preset says, and why
+        config, self.dataset, self.notes = prepare_run(config, self.world.size)
         self.device = self.world.device(resolve_device(config.device))
-        # raises DataError with a clear message before anything starts
-        self.dataset = load_dataset(config.data, config.image_size, config.grayscale, config.test_fraction)
-        self.notes: list[str] = []  # what the run set otherwise than its preset says, and why: one line each
-        if note := preset_note(config):
-            self.notes.append(note)
-        if batch_asked is None:
-            config = fit_preset_batch(config, self.dataset, self.world.size, self.notes)
-        check_fits(config, self.dataset, self.world.size)
         self.config = config
         self.steps_per_epoch = len(self.dataset.pretrain_items) // config.batch_size
         self.encoder_name = config.encoder
@@ -271,27 +279,88 @@ class TrainingRun:
 
 
 class JobManager:
-    """At most one training run at a time per app; the run belongs to the server, not to a page."""
+    """At most one training run at a time per app; the run belongs to the server, not to a page. Configs queued
+    with `enqueue` train one after another, each in a new run folder, starting as the run before ends — finished,
+    failed or stopped: `TrainingRun.stop` ends the current run only, and the next queued one starts (`clear_queue`
+    first to end them all)."""
 
     def __init__(self, runs_root: str | Path = "runs"):
         self.runs_root = Path(runs_root)
         self._lock = threading.Lock()
         self.current: TrainingRun | None = None
+        self._waiting: list[TrainConfig] = []  # in order; the first starts as soon as no run is active
+        self.queue_errors: list[str] = []      # why a queued config did not start, newest last
 
     def start(self, config: TrainConfig) -> TrainingRun:
         with self._lock:
             self._refuse_if_busy()
-            self.current = TrainingRun(config, new_run_dir(config.task, self.runs_root)).start()
-            return self.current
+            return self._start_as_current(TrainingRun(config, new_run_dir(config.task, self.runs_root)))
 
     def go_on(self, run_dir: str | Path, epochs: int | None = None, max_minutes: float | None = None) -> TrainingRun:
         """Go on with a saved run in the background (see `TrainingRun.go_on_from`)."""
         with self._lock:
             self._refuse_if_busy()
-            self.current = TrainingRun.go_on_from(run_dir, epochs, max_minutes).start()
-            return self.current
+            return self._start_as_current(TrainingRun.go_on_from(run_dir, epochs, max_minutes))
+
+    def enqueue(self, configs: list[TrainConfig]) -> list[TrainConfig]:
+        """Queue `configs` to train one after another, after the run going and the configs queued before; the first
+        starts at once if no run is active. Each is checked as its run will check it (settings, data, batch) before
+        any is queued, so that a lesson's plan is refused now, whole, not halfway through: ValueError (DataError for
+        the data) naming the config. What was queued."""
+        world_size = World.from_environment().size
+        for number, config in enumerate(configs, 1):
+            try:
+                prepare_run(config, world_size)
+            except ValueError as error:
+                refusal = DataError if isinstance(error, DataError) else ValueError
+                raise refusal(f"queued run {number} of {len(configs)} ({config.task}): {error}") from error
+        with self._lock:
+            self._waiting.extend(configs)
+            if not self._active():
+                self._start_next()
+        return list(configs)
+
+    def queued(self) -> list[TrainConfig]:
+        """The configs that wait, in the order they will train."""
+        with self._lock:
+            return list(self._waiting)
+
+    def clear_queue(self) -> int:
+        """Drop the configs that wait (the current run goes on); how many were dropped."""
+        with self._lock:
+            dropped = len(self._waiting)
+            self._waiting.clear()
+            return dropped
+
+    def _start_as_current(self, run: TrainingRun) -> TrainingRun:
+        """`run` started as the current one, with a listener that starts the next queued config as it ends."""
+        def start_next_at_end(event: str, status: RunStatus):
+            if event == "end":
+                with self._lock:
+                    if self.current is run:  # else a run has started since, and the queue waits for it
+                        self._start_next()
+
+        run.listeners.append(start_next_at_end)
+        self.current = run.start()
+        return run
+
+    def _start_next(self) -> None:
+        """Start the first waiting config that starts; skip one that does not (its data gone since it was
+        checked, say), keeping why. Called under the lock, maybe in the training thread of the run that ended."""
+        while self._waiting:
+            config = self._waiting.pop(0)
+            try:
+                self._start_as_current(TrainingRun(config, new_run_dir(config.task, self.runs_root)))
+                return
+            except Exception as error:  # raised in a training thread nobody would hear it, and the queue would stall
+                self.queue_errors.append(f"queued {config.task} did not start: {error}")
+
+    def _active(self) -> bool:
+        return self.current is not None and self.current.status().active
 
     def _refuse_if_busy(self):
-        if self.current is not None and self.current.status().active:
+        if self._waiting:
+            raise RuntimeError(f"a training run is already going and the queue holds {len(self._waiting)} more: "
+                               "clear the queue and stop the run first, or wait until they end")
+        if self._active():
             raise RuntimeError("a training run is already going: stop it first, or wait until it ends")
-
