@@ -7,6 +7,8 @@
     python -m workbench data check photos/ [--json]                          # what a folder holds, what is skipped
     python -m workbench runs [--json] [--root runs]
     python -m workbench probe runs/first [--data digits] [--fractions 0.01 0.1 1] [--json]
+    python -m workbench queue --data shapes --tasks rotation simclr [--epochs 3] [--max-minutes 1] [--root runs]
+    python -m workbench compare runs/rotation-… runs/simclr-… [--json] [--handout lesson.html]
     python -m workbench export runs/first --format projector --out exported/
     python -m workbench preview --task jigsaw --out jigsaw.png [--run runs/first]
     python -m workbench generate runs/gpt --prompt "the big dog" [--temperature 0.8] [--tokens 60]
@@ -14,10 +16,11 @@
     python -m workbench serve [--host 127.0.0.1] [--port 7860] [--data-root FOLDER …] [--auth USER:PASSWORD]
 """
 
-from . import data, export, generate, nearest, preview, probe, runs, serve, tasks, train
+from . import compare, data, export, generate, nearest, preview, probe, queue, runs, serve, tasks, train
 from .common import Parser
 
-COMMANDS = (tasks, train, runs, probe, export, preview, generate, nearest, data, serve)  # in the order --help lists them
+COMMANDS = (tasks, train, queue, runs, probe, compare, export, preview, generate, nearest, data,
+            serve)  # in the order --help lists them
 
 
 def build_parser() -> Parser:

@@ -235,11 +235,18 @@ class Training:
     def keep_numbers(self, at: Position, lr: float, out: StepOutput) -> None:
         """A step's record and numbers, left on the device until the next log."""
         self.images_seen += self.cfg.batch_size
-        self.pending.append(({"step": at.step, "epoch": at.epoch, "lr": lr}, list(out.metrics), numbers_of(out)))
+        record = {"step": at.step, "epoch": at.epoch, "lr": lr, "seconds": self.seconds()}
+        self.pending.append((record, list(out.metrics), numbers_of(out)))
 
     def report_evaluation(self, at: Position, last: bool = False) -> None:
         if self.evaluate is not None:
-            self.job.evaluated(self.evaluate(self.task, at.epoch, at.step, last))
+            seconds = self.seconds()  # where the weights measured were reached: the evaluation's own time not yet
+            self.job.evaluated({**self.evaluate(self.task, at.epoch, at.step, last), "seconds": seconds})
+
+    def seconds(self) -> float:
+        """The run's training seconds so far, on its step and evaluation records (curves against time): pauses
+        not counted, the runs it goes on from counted; before the first step, only those."""
+        return self.clock.before + (self.clock.training() if self.clock.setup else 0.0)
 
     def checkpoint(self, at: Position) -> TrainingState:
         """Where the run stands now: everything going on from it needs."""

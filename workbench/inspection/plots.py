@@ -1,6 +1,8 @@
 """Plotly figures of a run and of an embedding. Small on purpose: the page re-sends a figure on every update,
 so figures use template "none", float32 data, a fixed height and at most `MAX_POINTS` points per line."""
 
+from collections import Counter
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -210,3 +212,34 @@ def attention_figure(result: dict) -> go.Figure:
     fig.update_xaxes(showticklabels=len(tokens) <= 40, tickangle=-60, **every_token)
     _layout(fig, "Attention, layer by layer (the mean of the heads; row: the token that reads)", "", "", height=360)
     return fig.update_layout(margin=dict(l=90, r=15, t=60, b=80))
+
+
+def comparison_figure(curves: list[dict], measure: str = "loss", x: str = "epoch") -> go.Figure:
+    """Runs overlaid (`compare.compare_runs`'s "curves"), one line each, against epochs or training seconds:
+    "loss" (each step) or "knn" (the online k-NN after each epoch; the run's last one, on all images, a star).
+    Each line is named by its task, and by its run too where two runs share a task."""
+    if measure not in ("loss", "knn") or x not in ("epoch", "seconds"):
+        raise ValueError(f"a comparison draws loss or knn against epoch or seconds, not {measure} against {x}")
+    runs_of_task = Counter(curve["task"] for curve in curves)
+    fig = go.Figure()
+    for i, curve in enumerate(curves):
+        name = curve["task_title"].split(" — ")[0] + (f" ({curve['run']})" if runs_of_task[curve["task"]] > 1 else "")
+        colour = PALETTE[i % len(PALETTE)]
+        rows = _thin(curve["loss"]) if measure == "loss" else curve["knn"]
+        points = dict(x=np.array([r[x] for r in rows], dtype=np.float32), name=name,
+                      y=np.array([r["loss" if measure == "loss" else "knn_top1"] for r in rows], dtype=np.float32))
+        if measure == "loss":
+            fig.add_trace(go.Scatter(**points, mode="lines", line=dict(width=2, color=colour)))
+        else:
+            whole = [r["all_images"] for r in rows]
+            fig.add_trace(go.Scatter(**points, mode="lines+markers", line=dict(width=2, color=colour),
+                                     marker=dict(color=colour, symbol=["star" if w else "circle" for w in whole],
+                                                 size=[12 if w else 6 for w in whole])))
+    if measure == "knn":
+        fig.update_yaxes(range=[0, 1.02])
+    title = ("Pretext loss (each task its own scale: compare the shapes)" if measure == "loss"
+             else "Online k-NN top-1, held-out images (★: the run's last, on all of them)")
+    _layout(fig, title, "epoch" if x == "epoch" else "training seconds", "loss" if measure == "loss" else "top-1",
+            height=340)
+    return fig.update_layout(showlegend=True, margin=dict(b=100),  # the legend at the figure's foot, below the axis
+                             legend=dict(orientation="h", x=0, y=0, yref="container", yanchor="bottom"))
