@@ -1,6 +1,7 @@
 """How quickly the page answers while the machine works: page events' latency with N clients polling the live
-status once a second, while nothing runs, while a training run goes, and while a probe (the label-efficiency
-table) and a UMAP map are computed for another client.
+status once a second, while nothing runs, while a training run goes, while a queue of runs trains one after
+another (a lesson prepared in step 6), and while a probe (the label-efficiency table) and a UMAP map are computed
+for another client.
 
     python benchmarks/page_latency.py [--clients 10] [--seconds 30]
 
@@ -12,6 +13,7 @@ benchmarks/results/page_latency-shapes-MACHINE-PRECISION.csv (the page's default
 
 import argparse
 import multiprocessing
+import re
 import socket
 import statistics
 import tempfile
@@ -70,6 +72,13 @@ def report(what: str, clients: int, latencies: list[float]) -> dict:
             "p95_ms": f"{p95:.0f}", "max_ms": f"{most:.0f}"}
 
 
+def stop(control: Client):
+    """Stop the run going, and wait until it has."""
+    control.predict(api_name="/stop")
+    while re.search("RUNNING|PAUSED|STARTING", control.predict(api_name="/status")[0]):
+        time.sleep(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=10)
@@ -92,9 +101,13 @@ def main():
 
     control.predict(api_name="/start")  # the page's default run
     rows.append(report("training", args.clients, measure(url, args.clients, args.seconds)))
-    control.predict(api_name="/stop")
-    while "STOPPED" not in control.predict(api_name="/status")[0]:
-        time.sleep(1)
+    stop(control)
+
+    # Three methods queued, 15 s each: the measurement spans the end of one run and the start of the next.
+    control.predict(["rotation", "simclr", "byol"], 0.25, "shapes", 32, False, 0.2, api_name="/queue")
+    rows.append(report("a queue of three runs", args.clients, measure(url, args.clients, args.seconds)))
+    control.predict(api_name="/clear_queue")
+    stop(control)
 
     def inspect():
         control.predict("", None, [0.01, 0.1], 1, 50, api_name="/label_efficiency")

@@ -249,7 +249,9 @@ def test_the_quick_demo_trains_a_minute_then_shows_k_nn_against_random_init_and_
     It learns: the trained encoder's k-NN ends above its random init's by a margin."""
     wait_for(client, lambda text: "RUNNING" not in text and "PAUSED" not in text, timeout=120)
     started = time.time()
-    message, table, _, umap = client.predict(api_name="/quick_demo")
+    started_message, _ = client.predict(api_name="/quick_demo")  # the run starts: the page's poll follows it
+    assert started_message.startswith("**Quick demo:** *Rotation") and "1 minute" in started_message
+    message, table, _, umap = client.predict(api_name="/quick_demo_result")  # it waits, measures and maps
     assert time.time() - started < 150  # 60 s of training and the measuring (90 s on an idle 2-core machine)
     assert message.startswith("**Quick demo:** *Rotation") and "shapes" in message
     trained = float(re.search(r"\| trained encoder \(rotation\) \| \*\*([0-9.]+)\*\*", table).group(1))

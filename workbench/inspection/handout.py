@@ -15,7 +15,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from ..data.kinds import KINDS
-from ..tasks import explanation, task_class
+from ..tasks import card, task_class
 from . import plots
 from .compare import compare_runs, comparison_markdown
 from .maps import MapSettings, map_run
@@ -100,22 +100,11 @@ def handout_document(run_dirs, device="cpu", progress=None, comparison: dict | N
         meta=html.escape(f"SSL Workbench, {time.strftime('%Y-%m-%d %H:%M')} — runs: "
                          + ", ".join(row["run"] for row in comparison["runs"])),
         methods="method" if len(tasks) == 1 else "methods",
-        cards="\n".join(f'<div class="card">{render_markdown(task_card(task))}</div>' for task in tasks),
+        cards="\n".join(f'<div class="card">{render_markdown(card(task))}</div>' for task in tasks),
         curves="\n".join(_figure_html(plots.comparison_figure(comparison["curves"], measure, x))
                          for measure in ("loss", "knn") for x in ("epoch", "seconds")),
         table=render_markdown(comparison_markdown(comparison)), maps_note=html.escape(_maps_note(maps)),
         maps=maps_section(maps))
-
-
-def task_card(task: str) -> str:
-    """A task's card as the page shows it (`ui.task_section.card_markdown`, which the core cannot import:
-    it lives with Gradio): the explanation, its paper, its family, and a warning where k-NN reads it badly."""
-    info = task_class(task).info
-    card = f"{explanation(task)}\n\n**Family:** {info.family}"
-    if info.knn_weak:
-        card += (" · *k-NN is known to be weak for this method's features: read the linear probe and "
-                 "fine-tuning numbers too.*")
-    return card
 
 
 def render_markdown(text: str) -> str:

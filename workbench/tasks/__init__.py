@@ -63,6 +63,17 @@ def explanation(name: str) -> str:
     return f"{text.rstrip()}\n\n**Paper:** [{info.paper}]({info.paper_url})"
 
 
+def card(name: str) -> str:
+    """The task's card as the page and the hand-out show it: its explanation, its family, and a warning where
+    k-NN reads its features badly."""
+    info = task_class(name).info
+    text = f"{explanation(name)}\n\n**Family:** {info.family}"
+    if info.knn_weak:
+        text += (" · *k-NN is known to be weak for this method's features: read the linear probe and "
+                 "fine-tuning numbers too.*")
+    return text
+
+
 # Importing a task module registers it: every module of this package but the contract and the shared parts is
 # a task, so adding one is writing its file (the README's table shows the catalogue by family).
 for _module in pkgutil.iter_modules(__path__):

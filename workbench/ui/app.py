@@ -1,9 +1,11 @@
-"""The page: a thin Gradio layer over the engine, one module per section, in the order the page shows them.
+"""The page: a thin Gradio layer over the engine, one module per section. A lesson's steps are tabs, in order,
+under one line that says how the run in the background goes, whatever the step shown:
 
-    data_section      1 · Data
+    data_section      1 · Data (and the quick demo: one click to a result, quick_demo.py)
     task_section      2 · Pretext task, 3 · What the model sees
     training_section  4 · Pretrain (and the runs of this app; live_view.py: its status, plots and runs table)
     inspect/          5 · Inspect the representation, one module per panel
+    compare_section   6 · Compare runs (and a queue of runs that trains one after another; a hand-out)
 
 Each section lays out and wires its own components; what they share is a `PageState` (state.py) and the few
 components one section hands the next (the data choice, the task and its parameters). A handler takes its
@@ -26,7 +28,9 @@ import gradio as gr  # noqa: E402
 from ..evaluation.umap import warm_up_umap  # noqa: E402
 from ..engine.job import JobManager  # noqa: E402
 from .data_section import build_data_section  # noqa: E402
+from .compare_section import build_compare_section  # noqa: E402
 from .inspect import build_inspection_section  # noqa: E402
+from .live_view import POLL_EVERY, status_line  # noqa: E402
 from .quick_demo import build_quick_demo  # noqa: E402
 from .state import PageState  # noqa: E402
 from .task_section import build_task_section  # noqa: E402
@@ -35,17 +39,44 @@ from .training_section import build_training_section  # noqa: E402
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
+# The steps' tabs: (id, label); a tab's elem_id is "step-" + its id, and its button's "step-ID-button".
+STEPS = [("data", "1 · Data"), ("task", "2 · Task"), ("preview", "3 · What the model sees"), ("pretrain", "4 · Pretrain"),
+         ("inspect", "5 · Inspect"), ("compare", "6 · Compare runs")]
+# The projector setting: larger type for the back of a lecture room (a class on the page, style.css).
+PROJECTOR_JS = "(on) => { document.body.classList.toggle('wb-projector', on); }"
+
+
+def step(step_id: str) -> gr.Tab:
+    """The tab of one step of the lesson, laid out when the page loads, not when first opened: what a step holds
+    works while another is shown (step 4's poll timer keeps the line above every step). Every component of a
+    section lies inside its tab: Gradio 6.31 counts a component made between two tabs (a gr.State, say) as a
+    tab, and opening a later tab then gave a button the wrong label and id."""
+    return gr.Tab(dict(STEPS)[step_id], id=step_id, elem_id=f"step-{step_id}", render_children=True)
+
+
 def build_app(state: PageState) -> gr.Blocks:
     with gr.Blocks(title="SSL Workbench") as demo:
-        gr.Markdown("# SSL Workbench\nInvent a pretext task whose labels come from the data itself, learn a "
-                    "representation by solving it, then see how well it serves with few labels.")
-        data = build_data_section(demo, state)
-        quick_demo = build_quick_demo()  # step 1's one click to a result; it fills section 5
-        task = build_task_section(demo, state, data)
-        saved_run = build_training_section(demo, state, data, task)
-        build_inspection_section(demo, state, saved_run, data, quick_demo)
+        with gr.Row(elem_id="header", equal_height=True):
+            gr.Markdown("**SSL Workbench** — invent a pretext task whose labels come from the data itself, learn a "
+                        "representation by solving it, then see how well it serves with few labels.", scale=5)
+            projector = gr.Checkbox(False, label="Projector: larger type", scale=1, elem_id="projector",
+                                    container=False)
+        live_line = gr.Markdown(status_line(None), elem_id="live-status")
+        poll_timer = gr.Timer(POLL_EVERY, active=False)  # keeps the line, whatever the step shown
+        with gr.Tabs(elem_id="steps") as steps:
+            with step("data"):  # with the quick demo, step 1's one click to a result, which fills step 5
+                data, quick_demo = build_data_section(demo, state, beside=build_quick_demo)
+            task = build_task_section(demo, state, data, step)
+            with step("pretrain"):
+                training = build_training_section(demo, state, data, task, live_line, poll_timer)
+            with step("inspect"):
+                build_inspection_section(demo, state, training, data, quick_demo, steps)
+            with step("compare"):
+                build_compare_section(demo, state, data, training)
+        projector.change(None, projector, None, js=PROJECTOR_JS)
     for event in demo.fns.values():
-        event.fn = in_a_thread_of_its_own(event.fn)
+        if event.fn is not None:  # None: an event that runs only in the browser (js)
+            event.fn = in_a_thread_of_its_own(event.fn)
     return demo
 
 
@@ -87,5 +118,5 @@ def serve(host="127.0.0.1", port=7860, runs_root="runs", block=True, data_roots=
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=not block,
                 show_error=True, enable_monitoring=False, run_history=False, auth=auth,
-                css_paths=[ASSETS / "style.css"], theme=gr.themes.Soft())
+                css_paths=[ASSETS / "style.css"], head_paths=[ASSETS / "names.html"], theme=gr.themes.Soft())
     return demo

@@ -1,4 +1,4 @@
-"""Section 1 of the page — the data: a built-in set (images or texts), a torchvision set or a folder of the user's
+"""Step 1 of the page — the data: a built-in set (images or texts), a torchvision set or a folder of the user's
 own images (typed, or uploaded as a zip), how it is read (resolution, grey, the share held out), what it holds,
 and a few samples of every class: pictures of images, a table of texts.
 
@@ -9,6 +9,7 @@ unpacked, safely, into the app's own uploads folder.
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import gradio as gr
 
@@ -24,6 +25,7 @@ from .kinds import kind_values, show_by_kind
 from .state import PageState
 
 SAMPLES_PER_CLASS, CLASSES_SHOWN = 2, 20
+T = TypeVar("T")
 
 
 @dataclass
@@ -95,30 +97,33 @@ def unpacked_upload(state: PageState, zip_file: str) -> Path:
     return unpack_zip(zip_file, target)
 
 
-def build_data_section(demo: gr.Blocks, state: PageState) -> DataControls:
-    """Lay out section 1 and wire it."""
-    gr.Markdown("## 1 · Data")
+def build_data_section(demo: gr.Blocks, state: PageState, beside: Callable[[], T]) -> tuple[DataControls, T]:
+    """Lay out step 1 and wire it; `beside` lays out what sits under the data box (the quick demo), and what it
+    returns is returned with the data controls."""
     with gr.Row():
-        with gr.Column(scale=3):
+        with gr.Column(scale=2):
             data = gr.Dropdown([(label, name) for name, label in available_builtins().items()],
                                value=preset_data(TrainConfig.task), allow_custom_value=True, label="Data set",
                                elem_id="data",
                                info=f"A built-in set of images or texts; the path of a folder of images (one "
                                     f"sub-folder per class, or flat: unlabelled); or NAME:ROOT for a torchvision "
                                     f"set under ROOT ({', '.join(SETS)}).")
-            upload = gr.File(label="…or upload a zip of images", file_types=[".zip"], type="filepath",
-                             elem_id="data-zip", height=120)
+            placed = beside()
         data_info = gr.Markdown(elem_id="data-info")
-    with gr.Row():
-        image_size = gr.Number(TrainConfig.image_size, precision=0, minimum=IMAGE_SIZES[0], maximum=IMAGE_SIZES[1],
-                               label="Resolution (px)", elem_id="image-size", scale=1)
-        test_fraction = gr.Slider(0.05, 0.5, value=TrainConfig.test_fraction, step=0.05, scale=2,
-                                  label="Held out for the k-NN and probes", elem_id="test-fraction",
-                                  info="of every class, where the data has no test/ folder")
-        grayscale = gr.Checkbox(TrainConfig.grayscale, label="Grey", elem_id="grayscale", scale=1,
-                                info="read every image in grey")
-        download = gr.Checkbox(False, label="Download if missing", elem_id="download", scale=1,
-                               info="a torchvision set not yet under ROOT, when the network allows")
+    with gr.Accordion("How the data is read — resolution, grey, held out — or upload a zip of images", open=False,
+                      elem_id="data-options"):
+        with gr.Row():
+            image_size = gr.Number(TrainConfig.image_size, precision=0, minimum=IMAGE_SIZES[0],
+                                   maximum=IMAGE_SIZES[1], label="Resolution (px)", elem_id="image-size", scale=1)
+            test_fraction = gr.Slider(0.05, 0.5, value=TrainConfig.test_fraction, step=0.05, scale=2,
+                                      label="Held out for the k-NN and probes", elem_id="test-fraction",
+                                      info="of every class, where the data has no test/ folder")
+            grayscale = gr.Checkbox(TrainConfig.grayscale, label="Grey", elem_id="grayscale", scale=1,
+                                    info="read every image in grey")
+            download = gr.Checkbox(False, label="Download if missing", elem_id="download", scale=1,
+                                   info="a torchvision set not yet under ROOT, when the network allows")
+            upload = gr.File(label="…or upload a zip of images", file_types=[".zip"], type="filepath",
+                             elem_id="data-zip", height=120, scale=2)
     shown = {IMAGE.name: gr.Gallery(label="Samples, two per class", columns=10, height=260, elem_id="samples",
                                     allow_preview=False),
              TEXT.name: gr.Dataframe(headers=["class", "text"], label="Samples, two per class", wrap=True,
@@ -146,4 +151,4 @@ def build_data_section(demo: gr.Blocks, state: PageState) -> DataControls:
                                     api_name="data" if control is data else False), shown, kind)
     upload.upload(unpack, upload, data, api_name="upload_zip")
     show_by_kind(demo.load(show_data, inputs_kwargs=shown_inputs, outputs=outputs, api_name=False), shown, kind)
-    return controls
+    return controls, placed

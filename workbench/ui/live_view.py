@@ -59,6 +59,20 @@ def status_markdown(status) -> str:
             f"({status.encoder}){message}\n\n*What to look for:* {task_class(status.task).info.look_for}")
 
 
+def status_line(status, waiting: int = 0) -> str:
+    """The one line above every step of the page: what trains, how far, how well — and what waits after it."""
+    queued = f" · {waiting} more queued" if waiting else ""
+    if status is None:
+        return "No run is training." + queued
+    knn = next((e["knn_top1"] for e in reversed(status.evals) if not math.isnan(e.get("knn_top1", math.nan))), None)
+    parts = [f"**{status.state.upper()}** {task_class(status.task).info.title.split(' — ')[0]}",
+             f"{100 * status.step / max(status.total_steps, 1):.0f} %", f"epoch {status.epoch} / {status.epochs}",
+             f"k-NN {knn:.3f}" if knn is not None else "",
+             f"ETA {status.eta_seconds:,.0f} s" if status.eta_seconds and status.state == "running" else "",
+             Path(status.out_dir).name]
+    return " · ".join(part for part in parts if part) + queued
+
+
 def progress_html(status) -> str:
     fraction = status.step / status.total_steps if status and status.total_steps else 0.0
     return (f'<div class="wb-progress"><div class="wb-progress-bar" style="width:{100 * fraction:.1f}%"></div>'
@@ -86,9 +100,14 @@ def run_names(runs_root) -> list[str]:
     return [Path(run["run"]).name for run in list_runs(runs_root)]
 
 
+def busy(manager: JobManager) -> bool:
+    """Whether a run goes on, or waits in the queue: the poll timer is on while it does."""
+    return bool(manager.current is not None and manager.current.status().active or manager.queued())
+
+
 def polling(manager: JobManager) -> gr.Timer:
-    """The poll timer, on while a run goes on."""
-    return gr.Timer(active=manager.current is not None and manager.current.status().active)
+    """The poll timer, on while a run goes on or waits."""
+    return gr.Timer(active=busy(manager))
 
 
 class LivePoll:
@@ -109,7 +128,7 @@ class LivePoll:
         LOSS_PLOT_EVERY seconds while a run goes on: redrawing a Plotly figure costs the browser far more than
         building it costs the server, and both share the training's CPU. `drawn`: what this page shows, (run
         folder, steps, evals, state, when the loss was drawn)."""
-        run = self.manager.current
+        run, waiting = self.manager.current, len(self.manager.queued())
         now = run.status() if run else None
         seen = (now.out_dir, len(now.steps), len(now.evals), now.state) if now else ("", 0, 0, "")
         shown = drawn or (None, None, None, None, 0.0)
@@ -132,5 +151,6 @@ class LivePoll:
             runs_table(self.manager.runs_root, now) if fresh_runs else gr.skip(),
             shows,
             f"{seen[0]}:{seen[2]}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw the predictions
-            gr.Timer(active=bool(now and now.active)),
+            gr.Timer(active=bool(now and now.active or waiting)),
+            status_line(now, waiting),
         )

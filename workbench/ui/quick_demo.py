@@ -39,25 +39,35 @@ def build_quick_demo() -> tuple[gr.Button, gr.Markdown]:
 
 
 def wire_quick_demo(state: PageState, button: gr.Button, message: gr.Markdown, data_inputs: dict,
-                    analysed: Callable[[dict], tuple], analyse_inputs: dict, analyse_outputs: list) -> None:
-    """Clicking `button` trains, waits, then measures and maps the new run with section 5's `analysed` (the
-    probes' numbers, then `analyse_outputs`), the map coloured by class; `message` says which task ran and what
-    it reached."""
+                    analysed: Callable[[dict], tuple], analyse_inputs: dict, analyse_outputs: list, timer: gr.Timer,
+                    steps: gr.Tabs) -> None:
+    """Clicking `button` starts the run and turns on the poll `timer` (the line above every step follows it),
+    then waits for it, measures and maps it with step 5's `analysed` (the probes' numbers, then
+    `analyse_outputs`), the map coloured by class, and turns the page (`steps`) to step 5; `message` says which
+    task ran and what it reached."""
+    started = gr.State(None)  # the demo's run folder, once it started; None if it did not
 
-    def quick_demo(progress=gr.Progress(), **chosen):
-        skip = [gr.skip()] * len(analyse_outputs)
+    def start_demo(**chosen):
         try:
             spec, options = checked_spec(state, chosen["data"]), read_options(chosen)
             dataset = load_dataset(spec, **options)
             if not dataset.labelled:
                 return warning(f"{dataset.name} has no labels: the demo's k-NN and map colours need one "
-                               "sub-folder per class — or pick a built-in set"), *skip
+                               "sub-folder per class — or pick a built-in set"), None, gr.skip()
             task = demo_task(dataset.kind.name, is_generated(spec))
             run = state.manager.start(TrainConfig(data=spec, task=task, max_minutes=DEMO_MINUTES, **options))
         except USER_ERRORS as error:
-            return warning(error), *skip
+            return warning(error), None, gr.skip()
         warm_baselines(run.config.to_json())
-        title = task_class(task).info.title
+        return (f"**Quick demo:** *{task_class(task).info.title}* trains on {dataset.name} for "
+                f"{DEMO_MINUTES:g} minute; then it is measured and mapped."), str(run.out_dir), gr.Timer(active=True)
+
+    def finish_demo(run_dir, progress=gr.Progress(), **chosen):
+        skip = [gr.skip()] * (len(analyse_outputs) + 1)
+        run = state.manager.current
+        if run_dir is None or run is None or str(run.out_dir) != run_dir:
+            return gr.skip(), *skip
+        title, dataset = task_class(run.config.task).info.title, run.dataset
         while (status := run.status()).active:
             progress(min(1.0, status.elapsed_seconds / (60 * DEMO_MINUTES)),
                      desc=f"{title}: {status.elapsed_seconds:.0f} s of {60 * DEMO_MINUTES:.0f}")
@@ -66,7 +76,7 @@ def wire_quick_demo(state: PageState, button: gr.Button, message: gr.Markdown, d
             return warning(f"the demo's run {status.state}: {status.message}"), *skip
         progress(1.0, desc="measuring and mapping")
         try:
-            result, *shown = analysed({**chosen, "run": "", "data": None, "representation": "trained",
+            result, *shown = analysed({**chosen, "run": run_dir, "data": None, "representation": "trained",
                                        "colour": "label"})
         except USER_ERRORS as error:
             return warning(error), *skip
@@ -74,7 +84,9 @@ def wire_quick_demo(state: PageState, button: gr.Button, message: gr.Markdown, d
                 f"top-1 on the held-out {dataset.kind.items}: **{result['knn_top1']:.3f}**, where the same network "
                 f"at random init scores {result['random_init_knn_top1']:.3f} and {result['baseline_label']} "
                 f"{result[result['baseline'] + '_knn_top1']:.3f}. The table and the map, coloured by class, are in "
-                "section 5."), *shown
+                "step 5."), *shown, gr.Tabs(selected="inspect")
 
-    button.click(quick_demo, inputs_kwargs={**analyse_inputs, **data_inputs}, outputs=[message, *analyse_outputs],
-                 api_name="quick_demo")
+    button.click(start_demo, inputs_kwargs=data_inputs, outputs=[message, started, timer],
+                 api_name="quick_demo").then(
+        finish_demo, inputs_kwargs={"run_dir": started, **analyse_inputs}, outputs=[message, *analyse_outputs, steps],
+        api_name="quick_demo_result")

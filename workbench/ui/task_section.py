@@ -16,7 +16,7 @@ from ..data.kinds import IMAGE, TEXT
 from ..engine.settings import TrainConfig, preset_data, run_preset, task_defaults
 from ..inspection.answers import answering_run
 from ..inspection.preview import task_preview
-from ..tasks import explanation, list_tasks, task_class
+from ..tasks import card, list_tasks, task_class
 from .data_section import DataControls, checked_spec, read_options
 from .errors import USER_ERRORS, warning
 from .kinds import kind_shown, kind_values
@@ -44,15 +44,6 @@ CARD_MATH = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "righ
 def preset_for_this_machine(task_name: str, data: str | None = None):
     """The preset a run of the task on `data` (None: the task's own data) starts from on this machine."""
     return run_preset(task_name, "auto", data or preset_data(task_name))
-
-
-def card_markdown(task_name: str) -> str:
-    cls = task_class(task_name)
-    card = f"{explanation(task_name)}\n\n**Family:** {cls.info.family}"
-    if cls.info.knn_weak:
-        card += (" · *k-NN is known to be weak for this method's features: read the linear probe and "
-                 "fine-tuning numbers too.*")
-    return card
 
 
 def control_for(spec, value):
@@ -101,51 +92,53 @@ def task_shown(task_name, spec, tasks, controls) -> list:
     defaults = task_defaults(task_name, spec)
     values = [defaults[name] if owner == task_name else gr.skip() for owner, name in controls]
     visible = [gr.Group(visible=t.name == task_name) for t in tasks]
-    return [card_markdown(task_name), defaults, *visible, *values]
+    return [card(task_name), defaults, *visible, *values]
 
 
 def preview_drawing(state: PageState, chosen: dict):
     """What training feeds the model — and, once the current run of this task on this data, read as it reads
-    it, has a checkpoint, what the model answers (`answering_run`; redrawn at each epoch's checkpoint while it
+    it and with these parameters, has a checkpoint, what the model answers (`answering_run`; redrawn at each epoch's checkpoint while it
     trains): a picture of images, an HTML table of texts. None, with a warning, for data or parameters it
     cannot draw."""
     try:
         spec, options = checked_spec(state, chosen["data"]), read_options(chosen)
         run_dir = answering_run(state.manager.current, chosen["task"], spec, options["image_size"],
-                                options["grayscale"])
+                                options["grayscale"], chosen["params"] or {})
         return task_preview(spec, chosen["task"], chosen["params"] or {}, chosen["seed"], run_dir, **options)
     except USER_ERRORS as error:
         warning(error)
         return None
 
 
-def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls) -> TaskControls:
-    """Lay out sections 2 and 3 and wire them; `read` is section 1's data choice and how it is read."""
+def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls,
+                       step: Callable[[str], gr.Tab]) -> TaskControls:
+    """Lay out steps 2 and 3, each in its `step` tab, and wire them; `read` is step 1's data choice and how it
+    is read."""
     tasks = list_tasks()
-    gr.Markdown("## 2 · Pretext task")
-    with gr.Row():
-        with gr.Column(scale=1):
+    with step("task"), gr.Row():  # the card beside the controls it explains
+        with gr.Column(scale=2):
             task = gr.Dropdown([(t.title, t.name) for t in tasks], value=TrainConfig.task, label="Task",
                                elem_id="task")
             controls, groups = parameter_controls(tasks)
             # The chosen task's parameters; {} (an API call that names none) means the task's defaults.
             params = gr.JSON({}, visible=False, elem_id="params")
+            last_task = gr.State(TrainConfig.task)  # inside the tab: a component between two tabs confuses Gradio
         task_card = gr.Markdown(elem_id="task-card", latex_delimiters=CARD_MATH)
 
-    gr.Markdown("## 3 · What the model sees")
-    with gr.Row():  # the controls beside the preview, which is held to a screen's height, not the page's width
-        with gr.Column(scale=1, min_width=220):
-            gr.Markdown(PREVIEW_HELP)
-            preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0)
-            redraw_button = gr.Button("Redraw", elem_id="redraw")
-        with gr.Column(scale=3):
-            # One component per kind of item; the chosen task's kind is shown.
-            previews = {IMAGE.name: gr.Image(label="Inputs and targets, drawn by the training code", type="numpy",
-                                             format="png", interactive=False, elem_id="preview", height=PREVIEW_HEIGHT,
-                                             buttons=["download"]),
-                        TEXT.name: gr.HTML(visible=False, elem_id="text-preview", js_on_load=None)}
-    preview_inputs = {"data": read.data, "task": task, "seed": preview_seed, "params": params, **read.options}
-    build_writing_panel(state, {name: preview_inputs[name] for name in ("data", "task", *read.options)}, task)
+    with step("preview"):
+        with gr.Row():  # the controls beside the preview, which is held to a screen's height, not the page's width
+            with gr.Column(scale=1, min_width=220):
+                gr.Markdown(PREVIEW_HELP)
+                preview_seed = gr.Number(0, label="Preview seed", precision=0, minimum=0)
+                redraw_button = gr.Button("Redraw", elem_id="redraw")
+            with gr.Column(scale=3):
+                # One component per kind of item; the chosen task's kind is shown.
+                previews = {IMAGE.name: gr.Image(label="Inputs and targets, drawn by the training code",
+                                                 type="numpy", format="png", interactive=False, elem_id="preview",
+                                                 height=PREVIEW_HEIGHT, buttons=["download"]),
+                            TEXT.name: gr.HTML(visible=False, elem_id="text-preview", js_on_load=None)}
+        preview_inputs = {"data": read.data, "task": task, "seed": preview_seed, "params": params, **read.options}
+        build_writing_panel(state, {name: preview_inputs[name] for name in ("data", "task", *read.options)}, task)
 
     def show_task(task_name, spec):
         return task_shown(task_name, spec, tasks, controls)
@@ -162,7 +155,6 @@ def build_task_section(demo: gr.Blocks, state: PageState, read: DataControls) ->
     # A new task or data set sets the controls to their defaults there, then redraws the preview once; a
     # control the user moves writes its value into the dict and redraws at once (.input: not fired by the
     # programmatic updates of show_task).
-    last_task = gr.State(TrainConfig.task)
     task.change(lambda name: kind_shown(previews, task_class(name).kind), task, preview, api_name=False,
                 show_progress="hidden")  # the preview of the task's kind
     task.change(follow_preset_data, [task, read.data, last_task], [read.data, last_task], api_name=False).then(

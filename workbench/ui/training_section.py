@@ -1,10 +1,12 @@
-"""Section 4 of the page — pretrain: settings (the task's preset until changed, a time budget), Start / Pause /
-Resume / Stop, the live view (status, progress, loss, k-NN and the collapse monitor), and the runs of this app,
-each of which can go on where it stopped.
+"""Step 4 of the page — pretrain: settings (the task's preset until changed, a time budget; the rest folded),
+Start / Pause / Resume / Stop, the live view (status, progress, loss, k-NN and the collapse monitor), and the runs
+of this app, each of which can go on where it stopped or be repeated from its command line.
 
 Training belongs to the server (`PageState.manager`), never to a page: a `gr.Timer` polls its status, and a
 reload re-attaches through `demo.load`.
 """
+
+from dataclasses import dataclass
 
 import gradio as gr
 import torch
@@ -19,7 +21,7 @@ from ..inspection.probe_run import warm_baselines
 from ..models import ENCODERS
 from .data_section import DataControls, checked_spec, read_options
 from .errors import USER_ERRORS, shows_user_errors, warning
-from .live_view import (POLL_EVERY, RUN_COLUMNS, LivePoll, polling, progress_html, run_names, runs_table,
+from .live_view import (RUN_COLUMNS, LivePoll, polling, progress_html, run_names, runs_table,
                         status_markdown)
 from .state import PageState
 from .task_section import TaskControls, preset_for_this_machine
@@ -39,25 +41,32 @@ def train_config(state: PageState, chosen: dict) -> TrainConfig:
 
 
 def settings_controls() -> dict:
-    """The run's settings beyond the data and the task, by TrainConfig's names; the task's preset to start."""
+    """The run's settings beyond the data and the task, by TrainConfig's names; the task's preset to start. The
+    preset's numbers and the time budget in view, the rest folded."""
     preset = preset_for_this_machine(TrainConfig.task)
     with gr.Row():
-        return {
-            "encoder": gr.Dropdown([("auto", "auto")] + [(label, name) for name, label in ENCODERS.items()],
-                                   value=TrainConfig.encoder, label="Encoder",
-                                   info="auto: the task's own, else a small CNN on a CPU, ResNet-18 on a GPU"),
+        shown = {
             "epochs": gr.Slider(1, 200, value=preset.epochs, step=1, label="Epochs", info="the task's preset",
                                 elem_id="epochs"),
             "batch_size": gr.Slider(2, 1024, value=preset.batch_size, step=1, label="Batch size",
                                     elem_id="batch-size"),
             "learning_rate": gr.Number(preset.learning_rate, label="Learning rate (peak)", minimum=1e-6, maximum=1,
                                        elem_id="learning-rate"),
-            "seed": gr.Number(TrainConfig.seed, label="Seed", precision=0),
-            "device": gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
-                                  value=TrainConfig.device, label="Device"),
             "max_minutes": gr.Number(0, label="Time budget (minutes)", minimum=0, elem_id="max-minutes",
                                      info="0: none. The run stops there with a checkpoint; the schedule fits it"),
         }
+    with gr.Accordion("More settings: encoder, seed, device", open=False, elem_id="more-settings"):
+        with gr.Row():
+            folded = {
+                "encoder": gr.Dropdown([("auto", "auto")] + [(label, name) for name, label in ENCODERS.items()],
+                                       value=TrainConfig.encoder, label="Encoder",
+                                       info="auto: the task's own, else a small CNN on a CPU, ResNet-18 on a GPU"),
+                "seed": gr.Number(TrainConfig.seed, label="Seed", precision=0),
+                "device": gr.Dropdown(["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []),
+                                      value=TrainConfig.device, label="Device"),
+            }
+    order = ("encoder", "epochs", "batch_size", "learning_rate", "seed", "device", "max_minutes")  # the API's
+    return {name: {**shown, **folded}[name] for name in order}
 
 
 def show_preset(task_name, data):
@@ -116,9 +125,20 @@ def wire_run_controls(state: PageState, buttons: dict, start_inputs: dict, go_on
         buttons[action].click(control(action, request), None, outputs[0], api_name=action)
 
 
-def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls, task: TaskControls) -> gr.Dropdown:
-    """Lay out section 4 and wire it; returns the chosen saved run (the inspection section can open it)."""
-    gr.Markdown("## 4 · Pretrain")
+@dataclass
+class Training:
+    """What the later steps use of step 4: the saved run picked in its table, the poll timer, which a run
+    started elsewhere (the quick demo, the queue) turns on, and the runs table, which changes as runs start and
+    end."""
+    saved_run: gr.Dropdown
+    timer: gr.Timer
+    runs: gr.Dataframe
+
+
+def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls, task: TaskControls,
+                           live_line: gr.Markdown, timer: gr.Timer) -> Training:
+    """Lay out step 4 and wire it; `live_line` is the status line above every step, which the poll `timer`
+    keeps (both outside the steps' tabs: a timer inside a tab that is not shown does not tick)."""
     settings = settings_controls()
     with gr.Row():
         buttons = {"start": gr.Button("Start", variant="primary", elem_id="start"),
@@ -132,19 +152,18 @@ def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls
         loss_plot = gr.Plot(plots.loss_figure([], 0), label="Loss", elem_id="loss-plot")
         knn_plot = gr.Plot(plots.knn_figure([], 0), label="k-NN", elem_id="knn-plot")
 
-    gr.Markdown("### Runs of this app")
-    runs = gr.Dataframe(runs_table(state.runs_root), headers=RUN_COLUMNS, interactive=False, elem_id="runs",
-                        max_height=260)
-    with gr.Row():
-        run_name = gr.Dropdown(run_names(state.runs_root), label="Run", scale=3,
-                               allow_custom_value=True, elem_id="run-name", info="pick one, or click its row")
-        more_epochs = gr.Number(0, precision=0, minimum=0, label="Epochs in all", elem_id="resume-epochs",
-                                info="0: as many as it asked for")
-        go_on_button = gr.Button("Go on with this run", elem_id="go-on", scale=1)
-    with gr.Accordion("Repeat this run: its command line and its Python call", open=False):
+    with gr.Accordion("Runs of this app: go on with one, or repeat it", open=False, elem_id="runs-of-this-app"):
+        runs = gr.Dataframe(runs_table(state.runs_root), headers=RUN_COLUMNS, interactive=False, elem_id="runs",
+                            max_height=260, label="Runs of this app")
+        with gr.Row():
+            run_name = gr.Dropdown(run_names(state.runs_root), label="Run", scale=3,
+                                   allow_custom_value=True, elem_id="run-name", info="pick one, or click its row")
+            more_epochs = gr.Number(0, precision=0, minimum=0, label="Epochs in all", elem_id="resume-epochs",
+                                    info="0: as many as it asked for")
+            go_on_button = gr.Button("Go on with this run", elem_id="go-on", scale=1)
         repeat = gr.Code(language="shell", elem_id="repeat", interactive=False,
-                         label="the same settings and seed give the same k-NN on this machine")
-    timer = gr.Timer(POLL_EVERY, active=False)
+                         label="Repeat this run: its command line and its Python call (the same settings and seed "
+                               "give the same k-NN on this machine)")
     start_inputs = {"data": data.data, "task": task.task, "task_params": task.params, **settings, **data.options}
     wire_run_controls(state, {**buttons, "go_on": go_on_button}, start_inputs,
                       [run_name, more_epochs, settings["max_minutes"]], [message, timer])
@@ -155,7 +174,7 @@ def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls
     checkpoint = gr.Textbox(visible=False)  # changes with every epoch's checkpoint
     task.redraw_preview(checkpoint.change)
     poll = LivePoll(state.manager).poll
-    poll_outputs = [status, progress, loss_plot, knn_plot, runs, drawn, checkpoint, timer]
+    poll_outputs = [status, progress, loss_plot, knn_plot, runs, drawn, checkpoint, timer, live_line]
     # Off the queue: a queued event sends the page a stream of status messages, each of which Gradio's front end
     # matches against the whole component tree — a fifth of the browser's cost of a poll.
     timer.tick(poll, drawn, poll_outputs, api_name="status", show_progress="hidden", queue=False)
@@ -165,4 +184,4 @@ def build_training_section(demo: gr.Blocks, state: PageState, data: DataControls
     run_name.change(lambda name: how_to_repeat(state, name), run_name, repeat, api_name="repeat",
                     show_progress="hidden")
     demo.load(poll, drawn, poll_outputs, api_name=False)  # a reload re-attaches to a running job
-    return run_name
+    return Training(run_name, timer, runs)

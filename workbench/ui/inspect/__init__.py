@@ -1,4 +1,4 @@
-"""Section 5 of the page — inspect a representation: measure it with labels (k-NN, linear probe, label
+"""Step 5 of the page — inspect a representation: measure it with labels (k-NN, linear probe, label
 efficiency), map it, find an item's neighbours, look at a text model's attention, export it. One module per panel, each laying out and wiring
 its own components; what they share is the run and data picked at the top (`pick.RunPick`). What the section
 shares with the rest of the page is the `PageState` (which runs exist, which one is training) and the run
@@ -11,6 +11,7 @@ from ..data_section import DataControls
 from ..errors import shows_user_errors
 from ..quick_demo import wire_quick_demo
 from ..state import PageState
+from ..training_section import Training
 from .attention import build_attention_panel
 from .efficiency import build_efficiency_panel
 from .evolution import build_evolution_panel
@@ -21,15 +22,18 @@ from .probes import build_probes_panel, measured
 from .pick import build_run_pick
 
 
-def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dropdown, data: DataControls,
-                             quick_demo: tuple[gr.Button, gr.Markdown]) -> None:
-    """Lay out section 5 inside the current Blocks and wire it; a run picked in `saved_run` is opened here, and
-    step 1's quick demo (its button and message, reading `data`) ends here with its table and map."""
-    gr.Markdown("## 5 · Inspect the representation")
+def build_inspection_section(demo: gr.Blocks, state: PageState, training: Training, data: DataControls,
+                             quick_demo: tuple[gr.Button, gr.Markdown], steps: gr.Tabs) -> None:
+    """Lay out step 5 inside the current Blocks and wire it: the measurement and the map side by side, the other
+    panels folded below. A run picked in step 4's table is opened here, and step 1's quick demo
+    (its button and message, reading `data`) ends here with its table and map, the page turned to this step."""
     gr.set_static_paths([PLOTLY_JS])  # that one file of the installed plotly package, for the map's iframe
-    pick = build_run_pick(state, saved_run)
-    probes = build_probes_panel()
-    maps = build_map_panel(state, pick)
+    with gr.Row():
+        with gr.Column(scale=2):
+            pick = build_run_pick(state, training.saved_run)
+            probes = build_probes_panel()
+        with gr.Column(scale=3):
+            maps = build_map_panel(state, pick)
 
     @shows_user_errors
     def analyse(**chosen):
@@ -43,9 +47,12 @@ def build_inspection_section(demo: gr.Blocks, state: PageState, saved_run: gr.Dr
 
     analyse_inputs, analyse_outputs = {**pick.inputs, **probes.inputs, **maps.inputs}, [*probes.outputs, maps.plot]
     probes.button.click(analyse, inputs_kwargs=analyse_inputs, outputs=analyse_outputs, api_name="analyse")
-    wire_quick_demo(state, *quick_demo, data.inputs, analysed, analyse_inputs, analyse_outputs)
-    build_evolution_panel(state, pick)
-    build_efficiency_panel(state, pick)
-    build_neighbours_panel(state, pick)
-    build_attention_panel(state, pick)
-    build_export_panel(state, pick)
+    wire_quick_demo(state, *quick_demo, data.inputs, analysed, analyse_inputs, analyse_outputs, training.timer,
+                    steps)
+    for label, build in (("How the embedding changed during training", build_evolution_panel),
+                         ("Few labels: linear probe and fine-tuning", build_efficiency_panel),
+                         ("Nearest neighbours", build_neighbours_panel),
+                         ("Attention inside a text run's transformer", build_attention_panel),
+                         ("Export", build_export_panel)):
+        with gr.Accordion(label, open=False):
+            build(state, pick)

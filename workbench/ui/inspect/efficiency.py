@@ -1,4 +1,4 @@
-"""Section 5's label efficiency: the linear probe and fine-tuning with a few labels (1 %, 10 %, 100 %)."""
+"""Step 5's label efficiency: the linear probe and fine-tuning with a few labels (1 %, 10 %, 100 %)."""
 
 import gradio as gr
 
@@ -24,7 +24,6 @@ def label_efficiency(state: PageState, chosen: dict, progress) -> tuple:
 
 def build_efficiency_panel(state: PageState, pick: RunPick) -> None:
     """Lay out the label-efficiency settings, plot and table, and wire them."""
-    gr.Markdown("### Few labels: linear probe and fine-tuning")
     with gr.Row():
         fractions = gr.CheckboxGroup([(f"{f:.0%}", f) for f in FRACTIONS], value=list(FRACTIONS),
                                      label="Labelled share of the training items", elem_id="fractions")

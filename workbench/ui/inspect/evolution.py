@@ -1,4 +1,4 @@
-"""Section 5's evolution: a map of the random-init network and of each epoch kept in the run's history, each
+"""Step 5's evolution: a map of the random-init network and of each epoch kept in the run's history, each
 laid out from the one before, played as an animation."""
 
 from functools import lru_cache
@@ -23,7 +23,6 @@ def evolved(run_dir: Path, points: int, checkpoint_written: float) -> dict:
 
 def build_evolution_panel(state: PageState, pick: RunPick) -> None:
     """Lay out the evolution's settings and its animated map, and wire them."""
-    gr.Markdown("### How the embedding changed during training")
     with gr.Row():
         points = gr.Slider(100, 3000, value=600, step=100, label="Points", scale=3,
                            info="held-out items, drawn per class")

@@ -1,4 +1,4 @@
-"""Section 5's export: the run's embeddings for the Embedding Projector, offline HTML plots, or its weights."""
+"""Step 5's export: the run's embeddings for the Embedding Projector, offline HTML plots, or its weights."""
 
 import tempfile
 
@@ -12,7 +12,6 @@ from .pick import RunPick, chosen_run
 
 def build_export_panel(state: PageState, pick: RunPick) -> None:
     """Lay out the format and the files, and wire Export."""
-    gr.Markdown("### Export")
     with gr.Row():
         export_format = gr.Dropdown(list(FORMATS), value="projector", label="Format", elem_id="export-format",
                                     info="projector: loads in projector.tensorflow.org; html: plots that open "

@@ -1,4 +1,4 @@
-"""Section 5's map: UMAP of the held-out items in the trained encoder, its random init or the data kind's
+"""Step 5's map: UMAP of the held-out items in the trained encoder, its random init or the data kind's
 no-learning baseline — raw pixels, a bag of words — (or all three side by side), each point's image or text on
 hover and its neighbours on click."""
 

@@ -1,4 +1,4 @@
-"""Section 5's nearest neighbours in the run's feature space: of a held-out item (its number), of an uploaded
+"""Step 5's nearest neighbours in the run's feature space: of a held-out item (its number), of an uploaded
 image, or of a sentence the user types — shown as the run's kind shows items: a gallery of images, a table of
 texts."""
 
@@ -85,7 +85,6 @@ def neighbours(state: PageState, chosen: dict) -> tuple[str, list]:
 
 def build_neighbours_panel(state: PageState, pick: RunPick) -> None:
     """Lay out the query and its neighbours (a gallery of images, a table of texts), and wire them."""
-    gr.Markdown("### Nearest neighbours")
     with gr.Row():
         index = gr.Number(0, precision=0, minimum=0, label="Held-out item number", elem_id="query-index")
         upload = gr.Image(type="filepath", label="…or your own image", height=140, elem_id="query-upload")

@@ -1,4 +1,4 @@
-"""Section 5's probes: the k-NN (its settings), the linear probe and the k-NN's confusion matrix, for the
+"""Step 5's probes: the k-NN (its settings), the linear probe and the k-NN's confusion matrix, for the
 trained encoder against its random init and raw pixels."""
 
 from dataclasses import dataclass
@@ -28,16 +28,17 @@ def measured(state: PageState, chosen: dict) -> tuple:
 
 
 def build_probes_panel() -> ProbesPanel:
-    """Lay out the k-NN's settings, the Measure button and the results."""
-    with gr.Row():
+    """Lay out the Measure button, the results, and, folded, the k-NN's settings and confusion matrix."""
+    button = gr.Button("Measure and map", variant="primary", elem_id="analyse")
+    table = gr.Markdown(elem_id="probe")
+    with gr.Accordion("k-NN settings", open=False, elem_id="knn-settings"):
         knn_k = gr.Slider(1, 200, value=KnnSettings.k, step=1, label="k-NN: k", elem_id="knn-k")
-        knn_temperature = gr.Number(KnnSettings.temperature, label="k-NN: temperature",
-                                    info="each neighbour votes exp(similarity / T)")
-        knn_metric = gr.Radio(["cosine", "euclidean"], value=KnnSettings.metric, label="k-NN: metric",
-                              info="euclidean: one vote each")
-    button = gr.Button("Measure and map", elem_id="analyse")
-    with gr.Row():
-        table = gr.Markdown(elem_id="probe")
+        with gr.Row():
+            knn_temperature = gr.Number(KnnSettings.temperature, label="k-NN: temperature",
+                                        info="each neighbour votes exp(similarity / T)")
+            knn_metric = gr.Radio(["cosine", "euclidean"], value=KnnSettings.metric, label="k-NN: metric",
+                                  info="euclidean: one vote each")
+    with gr.Accordion("The k-NN's confusion matrix", open=False, elem_id="confusion"):
         confusion = gr.Plot(plots.placeholder_figure("The k-NN confusion matrix appears here."),
                             label="k-NN confusion", elem_id="confusion-plot")
     return ProbesPanel({"knn_k": knn_k, "knn_temperature": knn_temperature, "knn_metric": knn_metric}, button,
