@@ -11,7 +11,7 @@ from small_data import shapes_folder
 from workbench import cli
 from workbench.data import DataError
 from workbench.engine.checkpoints import RunFolder
-from workbench.engine.job import JobManager
+from workbench.engine.manager import JobManager
 from workbench.engine.settings import TrainConfig
 
 UNTIL_STOPPED = 10_000  # epochs: a run that goes on until the test stops it (two steps an epoch on the data)

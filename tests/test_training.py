@@ -19,7 +19,8 @@ from workbench.inspection.preview import task_preview
 from workbench.inspection.plots import knn_figure
 from workbench.inspection.probe_run import probe_run
 from workbench.engine.loop import learning_rate_at
-from workbench.engine.job import JobManager, TrainingRun
+from workbench.engine.job import TrainingRun
+from workbench.engine.manager import JobManager
 from workbench.engine.settings import TrainConfig
 
 

@@ -3,7 +3,8 @@
 import math
 import sys
 
-from ..engine.job import JobManager, RunStatus, TrainingRun
+from ..engine.job import RunStatus, TrainingRun
+from ..engine.manager import JobManager
 from ..engine.settings import TrainConfig
 from .common import USER_ERRORS, fail
 

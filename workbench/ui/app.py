@@ -26,7 +26,7 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from ..evaluation.umap import warm_up_umap  # noqa: E402
-from ..engine.job import JobManager  # noqa: E402
+from ..engine.manager import JobManager  # noqa: E402
 from .data_section import build_data_section  # noqa: E402
 from .compare_section import build_compare_section  # noqa: E402
 from .inspect import build_inspection_section  # noqa: E402

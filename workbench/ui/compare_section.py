@@ -4,6 +4,7 @@ overlaid against epochs or seconds, one table of their probes, their maps of the
 hand-out — one HTML file that opens offline — of the whole comparison."""
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -62,44 +63,40 @@ def comparison_maps(comparison: dict) -> str:
                                 plotly_src=PLOTLY_URL))
 
 
+@dataclass
+class ComparisonPick:
+    """The runs picked to compare, and what is asked of them."""
+    picked: gr.Dropdown
+    compare: gr.Button
+    handout: gr.Button
+    handout_file: gr.File
+
+
 def build_compare_section(demo: gr.Blocks, state: PageState, data: DataControls, training: Training) -> None:
-    """Lay out step 6 and wire it; the queue reads step 1's data and turns on step 4's poll `training.timer`."""
-    manager = state.manager
+    """Lay out step 6 and wire it: the queue beside the runs picked, the comparison below."""
     with gr.Row():
         with gr.Column(scale=2):
-            tasks = gr.CheckboxGroup([(t.title.split(" — ")[0], t.name) for t in list_tasks()], label="Queue "
-                                     "these methods on the data of step 1, each with its own preset",
-                                     elem_id="queue-tasks")
-            with gr.Row():
-                minutes = gr.Number(QUEUE_MINUTES, label="Minutes each", minimum=0, elem_id="queue-minutes",
-                                    info="0: each preset's full length")
-                queue_button = gr.Button("Queue these runs", variant="primary", elem_id="queue")
-                clear_button = gr.Button("Clear the queue", elem_id="clear-queue")
-            queue_message = gr.Markdown(elem_id="queue-message")
-            lesson_runs = gr.Dataframe(queue_rows(manager, runs_table(state.runs_root)), headers=RUN_COLUMNS,
-                                       interactive=False, max_height=220, elem_id="lesson-runs",
-                                       label="Runs of this app, then those waiting in the queue")
+            build_queue(state, data, training)
         with gr.Column(scale=3):
-            with gr.Row():
-                picked = gr.Dropdown(run_choices(manager)[1:], multiselect=True, label="Runs to compare", scale=4,
-                                     elem_id="compare-runs", info="two or more")
-                refresh = gr.Button("↻ Runs", scale=0, elem_id="compare-refresh")
-            with gr.Row():
-                compare_button = gr.Button("Compare", variant="primary", elem_id="compare")
-                handout_button = gr.Button("Hand-out: one HTML file", elem_id="handout")
-            handout = gr.File(label="Hand-out: one HTML file that opens offline", elem_id="handout-file",
-                              visible=False)
-    table = gr.Markdown(elem_id="compare-table")
-    x_axis = gr.Radio([("epochs", "epoch"), ("seconds", "seconds")], value="epoch", label="Curves against",
-                      elem_id="compare-x")
+            pick = build_comparison_pick(state, training)
+    build_comparison(state, pick)
+
+
+def build_queue(state: PageState, data: DataControls, training: Training) -> None:
+    """The methods to queue on step 1's data, the queue's buttons and its table; queueing turns on step 4's poll
+    `training.timer`, and the table follows its runs table."""
+    manager = state.manager
+    tasks = gr.CheckboxGroup([(t.title.split(" — ")[0], t.name) for t in list_tasks()], label="Queue these "
+                             "methods on the data of step 1, each with its own preset", elem_id="queue-tasks")
     with gr.Row():
-        loss_plot = gr.Plot(plots.placeholder_figure("Their losses, overlaid."), label="Loss",
-                            elem_id="compare-loss")
-        knn_plot = gr.Plot(plots.placeholder_figure("Their online k-NN, overlaid."), label="k-NN",
-                           elem_id="compare-knn")
-    maps = gr.HTML("<p>Their maps of the same held-out items appear here, side by side.</p>",
-                   elem_id="compare-maps", js_on_load=None)
-    compared = gr.State(None)  # the last comparison's curves, redrawn against the other axis without probing
+        minutes = gr.Number(QUEUE_MINUTES, label="Minutes each", minimum=0, elem_id="queue-minutes",
+                            info="0: each preset's full length")
+        queue_button = gr.Button("Queue these runs", variant="primary", elem_id="queue")
+        clear_button = gr.Button("Clear the queue", elem_id="clear-queue")
+    message = gr.Markdown(elem_id="queue-message")
+    lesson_runs = gr.Dataframe(queue_rows(manager, runs_table(state.runs_root)), headers=RUN_COLUMNS,
+                               interactive=False, max_height=220, elem_id="lesson-runs",
+                               label="Runs of this app, then those waiting in the queue")
 
     def enqueue(**chosen):
         try:
@@ -112,9 +109,48 @@ def build_compare_section(demo: gr.Blocks, state: PageState, data: DataControls,
     def clear():
         return f"Dropped {manager.clear_queue()} waiting runs; the one training goes on."
 
+    queue_button.click(enqueue, inputs_kwargs={"tasks": tasks, "minutes": minutes, **data.inputs},
+                       outputs=[message, training.timer], api_name="queue")
+    clear_button.click(clear, None, message, api_name="clear_queue")
+    training.runs.change(lambda rows: queue_rows(manager, rows.values.tolist()), training.runs, lesson_runs,
+                         api_name=False, show_progress="hidden")  # the table fills in as each run goes
+
+
+def build_comparison_pick(state: PageState, training: Training) -> ComparisonPick:
+    """The runs to compare, kept up to date as runs start, and the buttons that compare them or write their
+    hand-out."""
+    with gr.Row():
+        picked = gr.Dropdown(run_choices(state.manager)[1:], multiselect=True, label="Runs to compare", scale=4,
+                             elem_id="compare-runs", info="two or more")
+        refresh = gr.Button("↻ Runs", scale=0, elem_id="compare-refresh")
+    with gr.Row():
+        compare_button = gr.Button("Compare", variant="primary", elem_id="compare")
+        handout_button = gr.Button("Hand-out: one HTML file", elem_id="handout")
+    handout = gr.File(label="Hand-out: one HTML file that opens offline", elem_id="handout-file", visible=False)
+    for event in (refresh.click, training.runs.change):  # the queue's runs appear as they start
+        event(lambda: gr.Dropdown(choices=run_choices(state.manager)[1:]), None, picked, api_name=False,
+              show_progress="hidden")
+    return ComparisonPick(picked, compare_button, handout_button, handout)
+
+
+def build_comparison(state: PageState, pick: ComparisonPick) -> None:
+    """The comparison of the picked runs: its table, its curves against epochs or seconds, its maps; and the
+    hand-out."""
+    table = gr.Markdown(elem_id="compare-table")
+    x_axis = gr.Radio([("epochs", "epoch"), ("seconds", "seconds")], value="epoch", label="Curves against",
+                      elem_id="compare-x")
+    with gr.Row():
+        loss_plot = gr.Plot(plots.placeholder_figure("Their losses, overlaid."), label="Loss",
+                            elem_id="compare-loss")
+        knn_plot = gr.Plot(plots.placeholder_figure("Their online k-NN, overlaid."), label="k-NN",
+                           elem_id="compare-knn")
+    maps = gr.HTML("<p>Their maps of the same held-out items appear here, side by side.</p>",
+                   elem_id="compare-maps", js_on_load=None)
+    compared = gr.State(None)  # the last comparison's curves, redrawn against the other axis without probing
+
     @shows_user_errors
-    def compare(picked_runs_, x, progress=gr.Progress()):
-        comparison = compare_runs(picked_runs(state, picked_runs_),
+    def compare(picked, x, progress=gr.Progress()):
+        comparison = compare_runs(picked_runs(state, picked),
                                   progress=lambda done, total, what: progress(done / total, desc=what))
         return (comparison_markdown(comparison), *curves(comparison, x), comparison_maps(comparison), comparison)
 
@@ -125,8 +161,8 @@ def build_compare_section(demo: gr.Blocks, state: PageState, data: DataControls,
                 plots.comparison_figure(comparison["curves"], "knn", x))
 
     @shows_user_errors
-    def write_handout(picked_runs_, comparison, progress=gr.Progress()):
-        runs = picked_runs(state, picked_runs_, at_least=1)
+    def write_handout(picked, comparison, progress=gr.Progress()):
+        runs = picked_runs(state, picked, at_least=1)
         if comparison is not None and [row["path"] for row in comparison["runs"]] != [str(run) for run in runs]:
             comparison = None  # another pick than the comparison shown: probe these runs
         document = handout_document(runs, progress=lambda done, total, what: progress(done / total, desc=what),
@@ -135,14 +171,7 @@ def build_compare_section(demo: gr.Blocks, state: PageState, data: DataControls,
         path.write_text(document, encoding="utf-8")
         return gr.File(str(path), visible=True)
 
-    queue_inputs = {"tasks": tasks, "minutes": minutes, **data.inputs}
-    queue_button.click(enqueue, inputs_kwargs=queue_inputs, outputs=[queue_message, training.timer], api_name="queue")
-    clear_button.click(clear, None, queue_message, api_name="clear_queue")
-    training.runs.change(lambda rows: queue_rows(manager, rows.values.tolist()), training.runs, lesson_runs,
-                         api_name=False, show_progress="hidden")  # the table fills in as each run goes
-    for event in (refresh.click, training.runs.change):  # the queue's runs appear as they start
-        event(lambda: gr.Dropdown(choices=run_choices(manager)[1:]), None, picked, api_name=False,
-              show_progress="hidden")
-    compare_button.click(compare, [picked, x_axis], [table, loss_plot, knn_plot, maps, compared], api_name="compare")
+    pick.compare.click(compare, [pick.picked, x_axis], [table, loss_plot, knn_plot, maps, compared],
+                       api_name="compare")
     x_axis.change(curves, [compared, x_axis], [loss_plot, knn_plot], api_name=False)
-    handout_button.click(write_handout, [picked, compared], handout, api_name="handout")
+    pick.handout.click(write_handout, [pick.picked, compared], pick.handout_file, api_name="handout")

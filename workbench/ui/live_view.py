@@ -9,7 +9,8 @@ import gradio as gr
 
 from ..data.kinds import KINDS
 from ..engine.checkpoints import list_runs
-from ..engine.job import JobManager, RunStatus
+from ..engine.job import RunStatus
+from ..engine.manager import JobManager
 from ..inspection import plots
 from ..tasks import task_class
 

@@ -7,7 +7,7 @@ process, not to a browser tab, so a reload finds the same runs.
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.job import JobManager
+from ..engine.manager import JobManager
 
 
 @dataclass

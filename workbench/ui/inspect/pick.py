@@ -7,7 +7,7 @@ import gradio as gr
 
 from ...data import available_builtins
 from ...engine.checkpoints import RunFolder
-from ...engine.job import JobManager
+from ...engine.manager import JobManager
 from ...engine.runs import RunNotFound, find_run, saved_runs
 from ..data_section import checked_spec
 from ..state import PageState
