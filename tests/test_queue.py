@@ -13,6 +13,7 @@ from workbench.data import DataError
 from workbench.engine.checkpoints import RunFolder
 from workbench.engine.manager import JobManager
 from workbench.engine.settings import TrainConfig
+from workbench.ui.live_view import status_line
 
 UNTIL_STOPPED = 10_000  # epochs: a run that goes on until the test stops it (two steps an epoch on the data)
 
@@ -115,6 +116,7 @@ def test_a_queued_config_that_cannot_start_is_skipped_with_its_reason(tmp_path, 
     assert third is not first and third.config.task == "simclr" and manager.queued() == []
     [reason] = manager.queue_errors
     assert reason.startswith("queued rotation did not start: no data set called") and str(doomed) in reason
+    assert reason in status_line(third.status(), 0, manager.queue_errors)  # the page's line above every step says it
     third.join(timeout=60)
     assert third.status().state == "finished", third.status().message
 

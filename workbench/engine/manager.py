@@ -22,7 +22,7 @@ class JobManager:
         self._lock = threading.Lock()
         self.current: TrainingRun | None = None
         self._waiting: list[TrainConfig] = []  # in order; the first starts as soon as no run is active
-        self.queue_errors: list[str] = []      # why a queued config did not start, newest last
+        self.queue_errors: list[str] = []      # why a config of the queue did not start, newest last
 
     def start(self, config: TrainConfig) -> TrainingRun:
         with self._lock:
@@ -48,6 +48,8 @@ class JobManager:
                 refusal = DataError if isinstance(error, DataError) else ValueError
                 raise refusal(f"queued run {number} of {len(configs)} ({config.task}): {error}") from error
         with self._lock:
+            if not self._waiting:
+                self.queue_errors.clear()  # a new plan: what did not start of the last one is old news
             self._waiting.extend(configs)
             if not self._active():
                 self._start_next()

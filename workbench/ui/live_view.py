@@ -60,9 +60,10 @@ def status_markdown(status) -> str:
             f"({status.encoder}){message}\n\n*What to look for:* {task_class(status.task).info.look_for}")
 
 
-def status_line(status, waiting: int = 0) -> str:
-    """The one line above every step of the page: what trains, how far, how well — and what waits after it."""
-    queued = f" · {waiting} more queued" if waiting else ""
+def status_line(status, waiting: int = 0, skipped: list[str] = ()) -> str:
+    """The one line above every step of the page: what trains, how far, how well — what waits after it, and why
+    the last of the queue's runs that did not start did not (`skipped`)."""
+    queued = (f" · {waiting} more queued" if waiting else "") + (f" · {skipped[-1]}" if skipped else "")
     if status is None:
         return "No run is training." + queued
     knn = next((e["knn_top1"] for e in reversed(status.evals) if not math.isnan(e.get("knn_top1", math.nan))), None)
@@ -153,5 +154,5 @@ class LivePoll:
             shows,
             f"{seen[0]}:{seen[2]}" if fresh_evals else gr.skip(),  # a new checkpoint: redraw the predictions
             gr.Timer(active=bool(now and now.active or waiting)),
-            status_line(now, waiting),
+            status_line(now, waiting, self.manager.queue_errors),
         )
