@@ -33,9 +33,16 @@ def test_train_then_probe(tmp_path):
     assert config["task_params"]["temperature"] == 0.3 and config["batch_size"] == 128
     assert (run_dir / "model.safetensors").is_file() and (run_dir / "metrics.json").is_file()
 
+    # By default the quick probe (k-NN and linear probe), its cost said in one line first
+    result = workbench("probe", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    assert "half a minute" in result.stderr and "label efficiency" not in result.stdout.lower()
+    assert "k-NN" in result.stdout
+
     # The default fractions, with one draw and short fine-tuning: the default three draws of 150 steps took 110 s
     # of this test's 125 (tests/test_inspection.py reads the label-efficiency table itself).
-    result = workbench("probe", str(run_dir), "--json", "--draws", "1", "--fine-tune-steps", "20")
+    result = workbench("probe", str(run_dir), "--label-efficiency", "--json", "--draws", "1", "--fine-tune-steps",
+                       "20")
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout)
     for key in ("knn_top1", "random_init_knn_top1", "raw_pixels_knn_top1"):

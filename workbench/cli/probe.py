@@ -11,13 +11,17 @@ from .common import USER_ERRORS, fail
 
 
 def add_to(commands):
-    parser = commands.add_parser("probe", help="how well a run's encoder serves with labels: k-NN, linear probe "
-                                               "and label efficiency, against random init and the data's baselines (raw "
-                                               "pixels; bags of words)")
+    parser = commands.add_parser("probe", help="how well a run's encoder serves with labels: k-NN and linear probe "
+                                               "(and, with --label-efficiency, fine-tuning on a few labels), against "
+                                               "random init and the data's baselines (raw pixels; bags of words)")
     parser.add_argument("run_dir")
     parser.add_argument("--data", help="probe on another data set than the run's own (transfer)")
-    parser.add_argument("--fractions", type=float, nargs="+", default=list(FRACTIONS),
-                        help="label fractions for the label-efficiency table (default: 0.01 0.1 1)")
+    parser.add_argument("--label-efficiency", action="store_true",
+                        help="add the label-efficiency table: linear probe and fine-tuning on a fraction of the "
+                             "labels, against random init and raw pixels (minutes on a CPU; without it ~25 s)")
+    parser.add_argument("--fractions", type=float, nargs="+",
+                        help="label fractions for the label-efficiency table (default: 0.01 0.1 1); implies "
+                             "--label-efficiency")
     parser.add_argument("--draws", type=int, default=3, help="random draws of the labelled images per fraction")
     parser.add_argument("--k", type=int, default=KnnSettings.k, help="k-NN: neighbours that vote")
     parser.add_argument("--temperature", type=float, default=KnnSettings.temperature,
@@ -26,13 +30,12 @@ def add_to(commands):
                         help="k-NN: cosine (weighted votes) or euclidean (one vote each)")
     parser.add_argument("--fine-tune-steps", type=int, default=FineTuning.steps,
                         help="optimiser steps of each fine-tuning run (0: linear probe only)")
-    parser.add_argument("--no-label-efficiency", action="store_true", help="k-NN and linear probe only (fast)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(func=handle)
 
 
 def handle(args) -> int:
-    fractions = () if args.no_label_efficiency else args.fractions
+    fractions = args.fractions or (FRACTIONS if args.label_efficiency else ())
     fine_tuning = FineTuning(steps=args.fine_tune_steps) if args.fine_tune_steps else None
 
     def show(done, total, what):
@@ -42,6 +45,8 @@ def handle(args) -> int:
     try:
         if args.draws < 1 or any(not 0 < f <= 1 for f in fractions):
             raise ValueError("--draws must be at least 1 and every fraction in (0, 1]")
+        if not args.json:
+            print(start_line(args.run_dir, fractions, args.draws, fine_tuning), file=sys.stderr, flush=True)
         result = probe_run(args.run_dir, data=args.data, fractions=fractions, draws=args.draws,
                            fine_tuning=fine_tuning, progress=show,
                            knn=KnnSettings(args.k, args.temperature, args.metric))
@@ -49,3 +54,13 @@ def handle(args) -> int:
         return fail(str(error))
     print(json.dumps(result, indent=1) if args.json else probe_markdown(result))
     return 0
+
+
+def start_line(run_dir, fractions, draws: int, fine_tuning) -> str:
+    """What the probe will do and about how long it takes, before the first number comes."""
+    quick = f"probing {run_dir}: k-NN and linear probe of the trained encoder, random init and the raw baseline"
+    if not fractions:
+        return f"{quick} (about half a minute on a CPU; --label-efficiency adds fine-tuning on a few labels)"
+    how = f"fine-tuning {fine_tuning.steps} steps" if fine_tuning else "linear probes"
+    return (f"{quick}, then the label-efficiency table: {len(fractions)} fractions × {draws} draws × 2 encoders, "
+            f"{how} each (minutes on a CPU; its progress below)")
