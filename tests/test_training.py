@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import pytest
 import torch
@@ -21,7 +22,11 @@ from workbench.inspection.probe_run import probe_run
 from workbench.engine.loop import learning_rate_at
 from workbench.engine.job import TrainingRun
 from workbench.engine.manager import JobManager
-from workbench.engine.settings import TrainConfig
+from workbench.engine.settings import TrainConfig, preset_note
+from workbench.tasks import list_tasks, task_class
+
+
+NAMES = [info.name for info in list_tasks()]
 
 
 def test_short_cpu_run_learns_shapes_and_writes_its_folder(tmp_path):
@@ -230,8 +235,6 @@ def test_the_engine_calls_the_task_hooks_in_order(tmp_path, monkeypatch):
 
 
 def test_unset_values_come_from_the_task_preset_and_set_ones_override_it(tmp_path):
-    from workbench.tasks import task_class
-
     preset = task_class("simclr").preset
     config = TrainConfig(task="simclr", device="cpu").resolved()
     assert (config.epochs, config.batch_size, config.learning_rate) == (preset.epochs, preset.batch_size,
@@ -251,6 +254,38 @@ def test_a_small_folder_trains_with_the_preset_batch_fitted_and_refuses_only_a_b
     with pytest.raises(ValueError, match=r"batch size must be between 2 and 40 \(the training images of few\), "
                                          r"got 128"):
         TrainingRun(TrainConfig(data=str(folder), task="simclr", device="cpu", batch_size=128), tmp_path / "set")
+
+
+def test_ten_images_train_and_ten_classes_of_one_image_are_refused_in_one_line(tmp_path):
+    images = sorted(shapes_folder(tmp_path / "shapes", count=10).rglob("*.png"))
+    for i, image in enumerate(images):  # ten images in two classes, one of them a single image
+        (tmp_path / "ten" / ("lone" if i == 0 else "many")).mkdir(parents=True, exist_ok=True)
+        image.rename(tmp_path / "ten" / ("lone" if i == 0 else "many") / image.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing but the run's own lines on the screen
+        run = TrainingRun(TrainConfig(data=str(tmp_path / "ten"), task="simclr", device="cpu", epochs=1),
+                          tmp_path / "run")
+        assert run.run().state == "finished" and run.config.batch_size == 4
+    shapes_folder(tmp_path / "singles", count=10)
+    ones = {len(list(folder.iterdir())) for folder in (tmp_path / "singles").iterdir()}
+    with pytest.raises(ValueError, match="a class needs two for one to be held out") as refused:
+        TrainingRun(TrainConfig(data=str(tmp_path / "singles"), task="simclr", device="cpu"), tmp_path / "r2")
+    assert ones == {1} and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("task", [name for name in NAMES if task_class(name).real_data_params])
+def test_a_users_folder_takes_the_parameters_for_real_data_and_shapes_keeps_its_own(tmp_path, task):
+    real = task_class(task).real_data_params
+    folder = str(shapes_folder(tmp_path / "mine", count=20))  # a user's folder: taken as photos, whatever it holds
+    on_folder = TrainConfig(task=task, data=folder, device="cpu").resolved()
+    on_shapes = TrainConfig(task=task, data="shapes", device="cpu").resolved()
+    assert {name: on_folder.task_params[name] for name in real} == real
+    assert {name: on_shapes.task_params[name] for name in real} != real  # Shapes' own values, where they differ
+    name, value = next(iter(real.items()))
+    assert f"{name} {value}" in preset_note(on_folder) and preset_note(on_shapes) is None
+    other = on_shapes.task_params[name]
+    mine = TrainConfig(task=task, data=folder, device="cpu", task_params={name: other}).resolved()
+    assert mine.task_params[name] == other and f"{name} {value}" not in (preset_note(mine) or "")
 
 
 def test_a_preset_names_the_data_its_task_is_shown_on_and_a_named_data_set_wins():

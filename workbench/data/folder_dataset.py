@@ -87,8 +87,8 @@ def _held_out_split(train: FolderImages, path: Path, fraction: float):
     held_out = hold_out(train.labels, len(train.class_names), fraction)
     if not held_out.any():
         raise DataError(f"no image of {shown(path)} could be held out for testing: every class has a single "
-                        f"image ({len(train.class_names)} classes, {len(train.labels)} images) — add images, or "
-                        "a test/ folder")
+                        f"image ({len(train.class_names)} classes, {len(train.labels)} images); a class needs two for "
+                        "one to be held out — add images, or a test/ folder")
     note = f"no train/ and test/ folders: {fraction:.0%} of every class held out (seed 0) for the k-NN and probes"
     return ((train.images[~held_out], train.labels[~held_out]), (train.images[held_out], train.labels[held_out]),
             note)

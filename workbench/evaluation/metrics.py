@@ -114,7 +114,10 @@ def nearest_neighbours(bank: torch.Tensor, queries: torch.Tensor, k: int = 8, ex
 
 def feature_spread(features: torch.Tensor) -> float:
     """Collapse monitor: std of L2-normalised features per dimension, in units of 1/√D — about 1 when
-    healthy, → 0 when every image gets the same embedding (SimSiam paper, Sec. 4.1)."""
+    healthy, → 0 when every image gets the same embedding (SimSiam paper, Sec. 4.1). NaN (not measured) for
+    fewer than two items, as on a tiny folder's held-out images."""
+    if len(features) < 2:
+        return float("nan")
     return (features.std(dim=0).mean() * features.shape[1] ** 0.5).item()
 
 
