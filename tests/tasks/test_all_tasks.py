@@ -127,6 +127,12 @@ def test_info_card_preset_and_params_are_complete(name):
     for preset in (cls.preset, cls.gpu_preset, *([cls.real_data_preset] if cls.real_data_preset else [])):
         assert preset.epochs >= 1 and preset.batch_size >= 2 and 0 < preset.learning_rate < 1
         assert preset.optimizer in ("adamw", "sgd")
+    make_params(cls, cls.real_data_params)  # names and values it has
+    if cls.real_data_preset or cls.real_data_params:  # the card says what runs on photos, and why
+        presets = re.search(r"\*\*Its presets\.\*\*(.*?)(\n\n|$)", card, re.S)
+        assert presets, f"the card of {name} must say which preset runs on real data, and why"
+        if cls.real_data_preset:
+            assert f"{cls.real_data_preset.epochs} epochs" in presets.group(1)
     for spec in dataclasses.fields(cls.Params):
         meta = spec.metadata
         assert meta["help"], f"{name}.{spec.name} needs a help text"

@@ -20,7 +20,8 @@ def task_description(name: str) -> dict:
               for f in fields(cls.Params)]
     return {**asdict(cls.info), "card": explanation(name), "encoders": cls.encoders,
             "preset": asdict(cls.preset), "gpu_preset": asdict(cls.gpu_preset),
-            "real_data_preset": cls.real_data_preset and asdict(cls.real_data_preset), "params": params}
+            "real_data_preset": cls.real_data_preset and asdict(cls.real_data_preset),
+            "real_data_params": cls.real_data_params, "params": params}
 
 
 def handle(args) -> int:

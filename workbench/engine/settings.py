@@ -110,22 +110,31 @@ def run_preset(task: str, device: str, data: str):
 
 
 def preset_note(config: "TrainConfig") -> str | None:
-    """One line where a run takes its task's preset for real data: which values, and that the card says why."""
-    preset = task_class(config.task).real_data_preset
-    if preset is None or run_preset(config.task, config.device, config.data) is not preset:
+    """One line where a run (its config resolved) takes its task's preset or parameters for real data: which
+    values, and that the card says why."""
+    task_cls, parts = task_class(config.task), []
+    preset = task_cls.real_data_preset
+    if preset is not None and run_preset(config.task, config.device, config.data) is preset:
+        batch = f"{preset.tokens_per_step:,} tokens" if preset.tokens_per_step else f"{preset.batch_size} items"
+        parts.append(f"{preset.epochs} epochs of {batch} a step, learning rate {preset.learning_rate:g}")
+    if not is_generated(config.data):
+        parts += [f"{name} {value}" for name, value in task_cls.real_data_params.items()
+                  if config.task_params.get(name) == value]
+    if not parts:
         return None
-    batch = f"{preset.tokens_per_step:,} tokens" if preset.tokens_per_step else f"{preset.batch_size} items"
-    return (f"{config.task}'s preset for real data, not generated: {preset.epochs} epochs of {batch} a step, "
-            f"learning rate {preset.learning_rate:g} (its card says why)")
+    return f"{config.task}'s preset for real data, not generated: {', '.join(parts)} (its card says why)"
 
 
 def task_defaults(task: str, data: str) -> dict[str, Any]:
     """A task's parameter defaults on a data set: its paper's, with the data set's own strengths for the
-    joint-embedding views where it has any (`VIEW_PRESETS`). What the user sets overrides both."""
+    joint-embedding views where it has any (`VIEW_PRESETS`) and the task's own for data not generated
+    (`real_data_params`). What the user sets overrides them all."""
     task_cls = task_class(task)
     params = dataclasses.asdict(task_cls.Params())
     if issubclass(task_cls.Params, ViewParams):
         params.update(VIEW_PRESETS.get(str(data).strip().lower(), {}))
+    if not is_generated(data):
+        params.update(task_cls.real_data_params)
     return params
 
 

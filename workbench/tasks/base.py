@@ -98,6 +98,8 @@ class PretextTask(nn.Module):
     Params: ClassVar[type]  # a dataclass of `param(...)` fields
     preset: ClassVar[Preset] = Preset(epochs=12, batch_size=64, learning_rate=4e-3)  # generated data, a CPU
     real_data_preset: ClassVar[Preset | None] = None  # a CPU, data not generated (`data.GENERATED`); None: `preset`
+    # Parameter defaults on data not generated (photos, real text), on any device; the card says why.
+    real_data_params: ClassVar[dict[str, Any]] = {}
     gpu_preset: ClassVar[Preset] = Preset(epochs=200, batch_size=512, learning_rate=1e-3)  # CIFAR-sized, GPU
     encoders: ClassVar[tuple[str, ...] | None] = None  # encoders it can train (first: default); None: any CNN
     kind: ClassVar[str] = "image"  # the kind of item it trains on (see `data.kinds`)

@@ -74,6 +74,8 @@ class Inpainting(CodeReconstruction):
     # A high rate for the most epochs that fit the 200 s a preset may take on two cores: 36. What it reaches:
     # benchmarks/results/tasks-shapes-cpu2-bfloat16.csv.
     preset = Preset(epochs=36, batch_size=64, learning_rate=8e-3, weight_decay=0.05)
+    # Photos: the colours and the plain pixels, as for the denoising autoencoder (the card's figures).
+    real_data_params = {"grey": False, "normalized_target": False}
     gpu_preset = Preset(epochs=100, batch_size=256, learning_rate=1e-3, weight_decay=1e-4)
 
     @dataclass
