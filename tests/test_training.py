@@ -248,7 +248,9 @@ def test_a_small_folder_trains_with_the_preset_batch_fitted_and_refuses_only_a_b
     folder = shapes_folder(tmp_path / "few", count=50)  # 40 training images: a small folder of a user's
     run = TrainingRun(TrainConfig(data=str(folder), task="simclr", device="cpu", epochs=1), tmp_path / "run")
     assert run.config.batch_size == 20 and run.steps_per_epoch == 2
-    assert run.notes == ["batch size 20, not the preset's 128: few has 40 training images, and a batch of at most "
+    assert run.notes == ["simclr's preset for real data, not generated: 50 epochs of 128 items a step, learning "
+                         "rate 0.004 (its card says why)",  # a user's folder is taken as photos
+                         "batch size 20, not the preset's 128: few has 40 training images, and a batch of at most "
                          "half of them leaves two steps an epoch"]
     assert run.run().state == "finished"
     with pytest.raises(ValueError, match=r"batch size must be between 2 and 40 \(the training images of few\), "

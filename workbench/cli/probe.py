@@ -4,6 +4,7 @@ baselines (raw pixels; bags of words for text)."""
 import json
 import sys
 
+from ..engine.checkpoints import RunFolder
 from ..evaluation.probes import FRACTIONS, FineTuning, KnnSettings
 from ..inspection.probe_run import probe_run
 from ..inspection.report import probe_markdown
@@ -45,6 +46,7 @@ def handle(args) -> int:
     try:
         if args.draws < 1 or any(not 0 < f <= 1 for f in fractions):
             raise ValueError("--draws must be at least 1 and every fraction in (0, 1]")
+        RunFolder(args.run_dir).read_config()  # a wrong folder is told in one line, before the start line
         if not args.json:
             print(start_line(args.run_dir, fractions, args.draws, fine_tuning), file=sys.stderr, flush=True)
         result = probe_run(args.run_dir, data=args.data, fractions=fractions, draws=args.draws,
