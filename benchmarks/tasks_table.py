@@ -59,13 +59,14 @@ def main():
         c = run.config
         gain = 100 * (result["knn_top1"] - result["random_init_knn_top1"])
         label = name + (" (k-NN-weak)" if cls.info.knn_weak else "")
-        label += f" on {c.data}" if c.data != DEFAULT_DATA else ""
+        data = Path(c.data).name if Path(c.data).is_dir() else c.data  # a folder by its name, not where it lay
+        label += f" on {data}" if c.data != DEFAULT_DATA else ""
         print(f"| {label} | {cls.info.family} | {c.epochs} × {c.batch_size}, {c.optimizer} "
               f"{c.learning_rate:g} | **{result['knn_top1']:.3f}** | {result['random_init_knn_top1']:.3f} | "
               f"{result['raw_pixels_knn_top1']:.3f} | {gain:+.0f} | {result['linear_top1']:.3f} "
               f"({result['random_init_linear_top1']:.3f}, {result['raw_pixels_linear_top1']:.3f}) | {seconds:.0f} | "
               f"{status.images_per_second:,.0f} | {bar(cls, result)} |", flush=True)
-        rows.append({"task": name, "family": cls.info.family, "data": c.data, "epochs": c.epochs,
+        rows.append({"task": name, "family": cls.info.family, "data": data, "epochs": c.epochs,
                      "batch": c.batch_size, "optimizer": c.optimizer, "lr": f"{c.learning_rate:g}",
                      "weight_decay": f"{c.weight_decay:g}", "knn": f"{result['knn_top1']:.3f}",
                      "random_init_knn": f"{result['random_init_knn_top1']:.3f}",
