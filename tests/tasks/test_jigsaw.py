@@ -1,7 +1,9 @@
 import itertools
 import math
 
+import pytest
 import torch
+import torch.nn.functional as F
 
 from workbench.models import create_encoder
 from workbench.tasks import create_task
@@ -96,3 +98,18 @@ def test_a_short_run_on_shapes_teaches_the_encoder_something(tmp_path):
     assert knn[-1] > knn[0] + 0.05, knn  # whole-image features, never trained on, sort shapes better
     last = status.steps[-20:]
     assert sum(s["permutation_accuracy"] for s in last) / len(last) > 3 / 24  # well above chance, 1/24
+
+
+@pytest.mark.parametrize("name, params, size", [
+    ("jigsaw", {}, 48), ("jigsaw", {"read_at_tile_scale": False}, 32),
+    ("relative_position", {}, 32), ("relative_position", {"read_at_tile_scale": True, "resolution": 64}, 64)])
+def test_the_probes_read_the_whole_image_at_the_tiles_resolution_when_asked(shapes, name, params, size):
+    task = create_task(name, create_encoder("small_cnn"), **params).eval()
+    images = shapes(4)
+    seen = []
+    task.encoder.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape[-2:])))
+    with torch.no_grad():
+        features = task.features(images)
+        whole = task.encoder(F.interpolate(images, size=size, mode="bilinear", align_corners=False))
+    assert seen[0] == (size, size)
+    assert torch.allclose(features, whole)  # the whole image, resized, not a crop or a tile of it

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from . import PreviewRow, PretextTask, Preset, StepOutput, TaskInfo, param, register_task
 from .parts.heads import mlp
-from .parts.tiles import assemble, cut_tiles, recolour, resize, tile_side
+from .parts.tiles import assemble, cut_tiles, recolour, resize, tile_side, whole_image
 
 GRID, CENTRE = 3, 4
 NEIGHBOURS = (0, 1, 2, 3, 5, 6, 7, 8)  # the cells of the 3 × 3 grid around the centre, label y ↦ cell
@@ -59,6 +59,8 @@ class RelativePosition(PretextTask):
                  "the whole-image features rises with it.",
     )
     preset = Preset(epochs=36, batch_size=64, learning_rate=4e-3)
+    # Photos: read at the patches' scale (see the parameter); Shapes' k-NN reads better at their own 32 px.
+    real_data_params = {"read_at_tile_scale": True}
     gpu_preset = Preset(epochs=200, batch_size=256, learning_rate=1e-3, weight_decay=5e-4)
 
     @dataclass
@@ -87,6 +89,11 @@ class RelativePosition(PretextTask):
                                      "about all 8 reuses A's features and gives 8 labels per image.", 1, 8, 1)
         hidden_dim: int = param(512, "Width of the classifier on the two concatenated patch features (the "
                                 "paper: fc layers of 4096 on a pair of fc6 features).", 64, 4096, 64)
+        read_at_tile_scale: bool = param(False, "The probes read the whole image at the resolution the patches "
+                                         "are cut from, so that its parts have the size the encoder learned "
+                                         "them at (a patch's). On photos it is on: k-NN on CIFAR-10 0.41 "
+                                         "against 0.37 at the image's own 32 px (linear 0.50 against 0.45). "
+                                         "On Shapes the k-NN falls with it, 0.51 to 0.45 (linear 0.77 to 0.82).")
 
     def __init__(self, encoder, params=None):
         super().__init__(encoder, params)
@@ -122,6 +129,10 @@ class RelativePosition(PretextTask):
         labels = labels.flatten()
         accuracy = (logits.argmax(1) == labels).float().mean()
         return StepOutput(F.cross_entropy(logits, labels), {"position_accuracy": accuracy})
+
+    def features(self, images):
+        p = self.params
+        return self.encoder(whole_image(images, p.resolution) if p.read_at_tile_scale else images)
 
     def preview(self, images, gen, predict=False):
         resized, a, b, labels = self.make_inputs(images, gen)

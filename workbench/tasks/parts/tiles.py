@@ -10,6 +10,7 @@ Letters: B images, G grid side, T = G² tiles, t tile side.
 """
 
 import torch
+import torch.nn.functional as F
 
 from ... import augment
 
@@ -51,6 +52,12 @@ def resize(images: torch.Tensor, gen: torch.Generator, size: int, min_scale: flo
         return images
     return augment.random_resized_crop(images, gen, scale=(min_scale, 1.0), ratio=(1.0, 1.0), flip_p=0.0,
                                        size=size)
+
+
+def whole_image(images: torch.Tensor, size: int) -> torch.Tensor:
+    """The whole image at the resolution the tiles are cut from, for the probes: its parts then appear at the
+    size the encoder learned them at, as a tile, instead of two thirds of it (32 of 48 px)."""
+    return images if images.shape[-1] == size else F.interpolate(images, size=size, mode="bilinear")
 
 
 def recolour(tiles: torch.Tensor, gen: torch.Generator, jitter: float, grey_probability: float) -> torch.Tensor:
