@@ -1,4 +1,4 @@
-"""Make the two folders of real colour photos that `photos_table.py` measures the presets on.
+"""Make the two folders of real colour photos that `tasks_table.py --data` measures the presets on.
 
 No photo set can be downloaded at run time here, but two can be had as git repositories, each a folder of
 images a class (nothing of them is committed to this project):
